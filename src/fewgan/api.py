@@ -1,0 +1,71 @@
+"""Python API: the same class shape for every modality (fit / sample / save / load)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import TrainConfig
+from .train.checkpoint import load_checkpoint, save_checkpoint
+from .train.run import TrainedGenerator, _find_checkpoint, generate, start_run
+
+
+class _GAN:
+    modality = ""
+
+    def __init__(self, **config):
+        self.config = TrainConfig(modality=self.modality, **config).validate()
+        self._state: dict | None = None      # checkpoint dict of the trained model
+        self._gen: TrainedGenerator | None = None
+
+    def fit(self, data="digits", labels=None, out: str | Path | None = None, verbose: bool = False):
+        """Train on a dataset name / path, or on an in-memory array (with optional labels)."""
+        cfg = TrainConfig.from_dict(self.config.to_dict())
+        if isinstance(data, (str, Path)):
+            cfg.data, arr = str(data), None
+        else:
+            arr = data
+        cfg.out = str(out) if out is not None else None
+        engine = start_run(cfg, arr, labels, verbose=verbose)
+        self.config = engine.cfg
+        self._set_state(engine.state_dict())
+        return self
+
+    def _set_state(self, ck: dict) -> None:
+        self._state = ck
+        self._gen = TrainedGenerator(ck, self.config.device)
+
+    def _require_fit(self) -> TrainedGenerator:
+        if self._gen is None:
+            raise RuntimeError("model is not trained: call fit() or load() first")
+        return self._gen
+
+    def generate(self, n: int, label=None, seed: int = 0) -> torch.Tensor:
+        """Raw generator output (N, ...) as a float tensor in the model's own space."""
+        g = self._require_fit()
+        return generate(g.G, g.config.z_dim, n, g.device, g.codec, label, seed)
+
+    def save(self, path: str | Path) -> Path:
+        self._require_fit()
+        path = Path(path)
+        save_checkpoint(path, {k: v for k, v in self._state.items() if k != "format_version"})
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu"):
+        ck = load_checkpoint(_find_checkpoint(Path(path)), device)
+        obj = cls.__new__(cls)
+        obj.config = TrainConfig.from_dict(ck["config"])
+        obj.config.device = device
+        obj._set_state(ck)
+        return obj
+
+
+class ImageGAN(_GAN):
+    """ImageGAN(steps=2000).fit("digits").sample(64) -> uint8 (64, H, W, C)."""
+    modality = "image"
+
+    def sample(self, n: int, label=None, seed: int = 0) -> np.ndarray:
+        g = self._require_fit()
+        return g.codec.decode(self.generate(n, label, seed))

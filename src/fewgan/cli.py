@@ -1,0 +1,194 @@
+"""Command line: fewgan train | sample | info. Thin: flags -> TrainConfig -> fewgan.train.run.
+
+Exit codes: 0 success, 2 bad input or usage (one line on stderr, no traceback), 1 internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .config import AUGMENT_MODES, LOSS_NAMES, PRECISIONS, TrainConfig
+from .errors import UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of argparse's usage dump
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} must be >= 1")
+    return v
+
+
+def _positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"{s} must be a finite number > 0")
+    return v
+
+
+def _nonneg_float(s: str) -> float:
+    v = _positive_float(s) if s.strip() not in ("0", "0.0") else 0.0
+    return v
+
+
+# (flag, config field, type, help). Defaults come from TrainConfig so there is one source of truth.
+TRAIN_FLAGS = [
+    ("--data", "data", str, "dataset name (digits, faces100, histology), image folder, .npy/.npz or IDX file/folder"),
+    ("--res", "res", _positive_int, "training resolution in pixels (default: the dataset's, digits 32)"),
+    ("--max-images", "max_images", _positive_int, "train on a fixed, seeded subset of N images"),
+    ("--steps", "steps", _positive_int, "total training steps (default 2000 unless --minutes is given)"),
+    ("--minutes", "minutes", _positive_float, "wall-clock budget in minutes"),
+    ("--batch", "batch", _positive_int, "batch size"),
+    ("--seed", "seed", int, "random seed"),
+    ("--loss", "loss", str, f"one of {', '.join(LOSS_NAMES)} (bce = classic minimax; ns = non-saturating)"),
+    ("--g-lr", "g_lr", _positive_float, "generator learning rate"),
+    ("--d-lr", "d_lr", _positive_float, "discriminator learning rate (TTUR: larger than G's)"),
+    ("--augment", "augment", str, f"one of {', '.join(AUGMENT_MODES)}: D-only augmentation"),
+    ("--aug-ops", "aug_ops", str, "comma list of color,translation,cutout"),
+    ("--ada-target", "ada_target", _positive_float, "ADA target for E[sign D(real)]"),
+    ("--ada-kimg", "ada_kimg", _positive_float, "ADA speed: kimg for p to move from 0 to 1"),
+    ("--r1-gamma", "r1_gamma", _nonneg_float, "R1 weight (default 0.0002*res^2/batch; 0 disables)"),
+    ("--r1-every", "r1_every", _positive_int, "lazy R1 interval in steps"),
+    ("--ema-kimg", "ema_kimg", _positive_float, "EMA half-life of G in thousands of images"),
+    ("--width", "width", _positive_int, "channel width multiplier of G and D (default by resolution)"),
+    ("--z-dim", "z_dim", _positive_int, "noise dimension"),
+    ("--device", "device", str, "cpu, cuda, cuda:N or mps"),
+    ("--precision", "precision", str, f"one of {', '.join(PRECISIONS)} (auto: bf16 autocast where native)"),
+    ("--threads", "threads", _positive_int, "CPU threads for torch"),
+    ("--log-every", "log_every", _positive_int, "steps between stats.jsonl lines"),
+    ("--sample-every", "sample_every", _positive_int, "steps between sample grids"),
+    ("--ckpt-every", "ckpt_every", _positive_int, "steps between checkpoints"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="fewgan", description="GANs that learn from little data.")
+    sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
+    sub.required = True
+
+    t = sub.add_parser("train", help="train a new run, or resume one with --resume RUN")
+    t.add_argument("modality", nargs="?", choices=["image"], help="what to train on")
+    t.add_argument("--out", help="run directory to create (default runs/<data>-<time>)")
+    t.add_argument("--resume", metavar="RUN", help="continue RUN exactly; --steps is the new total")
+    defaults = TrainConfig()
+    for flag, field, typ, help_ in TRAIN_FLAGS:
+        t.add_argument(flag, dest=field, type=typ, default=None,
+                       help=f"{help_} [default: {getattr(defaults, field)}]")
+    t.add_argument("--deterministic", action="store_true", default=None, help="deterministic kernels (bitwise resume)")
+    t.add_argument("--conditional", action="store_true", default=None, help="class-conditional G and D")
+    t.add_argument("--no-spectral-norm", dest="spectral_norm", action="store_false", default=None,
+                   help="disable spectral norm in D")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("sample", help="write samples of a trained run as a PNG grid or .npz")
+    s.add_argument("run", help="run directory (or a checkpoint file)")
+    s.add_argument("-n", type=_positive_int, default=64, help="number of samples [64]")
+    s.add_argument("--out", required=True, help="output file: .png grid or .npz of raw samples")
+    s.add_argument("--label", help="class id or name for conditional runs")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="cpu")
+
+    i = sub.add_parser("info", help="print a run's config, step and last stats")
+    i.add_argument("run")
+    i.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from .train.run import resume_run, start_run
+    given = {field: getattr(a, field) for _, field, _, _ in TRAIN_FLAGS}
+    given.update(deterministic=a.deterministic, conditional=a.conditional, spectral_norm=a.spectral_norm)
+    given = {k: v for k, v in given.items() if v is not None}
+    if a.resume:
+        allowed = {"steps", "minutes", "device", "threads"}
+        extra = sorted(set(given) - allowed) + (["modality"] if a.modality else []) + (["out"] if a.out else [])
+        if extra:
+            raise UsageError(f"--resume takes only --steps/--minutes/--device/--threads; the run's own "
+                             f"config fixes the rest (got {', '.join(extra)})")
+        eng = resume_run(Path(a.resume), given.get("steps"), given.get("minutes"), given.get("device"),
+                         given.get("threads"), verbose=not a.quiet)
+    else:
+        if not a.modality:
+            raise UsageError("say what to train: 'fewgan train image ...' (or --resume RUN)")
+        cfg = TrainConfig(modality=a.modality, **given)
+        cfg.out = a.out or f"runs/{Path(cfg.data).name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        eng = start_run(cfg, verbose=not a.quiet)
+    print(f"done: step {eng.step} in {Path(eng.out)} (samples/, stats.jsonl, checkpoint.pt, losses.png)")
+    return 0
+
+
+def cmd_sample(a: argparse.Namespace) -> int:
+    import numpy as np
+    from .train.checkpoint import atomic_write_bytes
+    from .train.run import TrainedGenerator, generate
+    out = Path(a.out)
+    if out.suffix.lower() not in (".png", ".npz"):
+        raise UsageError(f"--out {out}: use a .png (grid) or .npz (raw samples) file name")
+    g = TrainedGenerator.open(Path(a.run), a.device)
+    raw = generate(g.G, g.config.z_dim, a.n, g.device, g.codec, a.label, a.seed)
+    if out.suffix.lower() == ".png":
+        g.modality.preview(raw, g.codec, out)
+    else:
+        import io
+        buf = io.BytesIO()
+        np.savez_compressed(buf, samples=g.modality.decode(raw, g.codec), raw=raw.numpy())
+        atomic_write_bytes(out, buf.getvalue())
+    print(f"wrote {a.n} samples to {out}")
+    return 0
+
+
+def cmd_info(a: argparse.Namespace) -> int:
+    from .train.checkpoint import load_checkpoint
+    from .train.run import _find_checkpoint
+    from .train.stats import read_stats
+    run = Path(a.run)
+    ck = load_checkpoint(_find_checkpoint(run))
+    rows = [r for r in read_stats(run / "stats.jsonl")] if run.is_dir() else []
+    info = {"run": str(run), "step": ck["step"], "kimg": ck["nimg"] / 1000, "train_time_s": round(ck["elapsed_s"], 1),
+            "rollbacks": ck["rollbacks"], "data_fingerprint": ck["data_fingerprint"],
+            "ada_p": ck["ada"]["p"] if ck.get("ada") else None, "config": ck["config"],
+            "last_stats": rows[-1] if rows else None}
+    if a.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    c = ck["config"]
+    print(f"run        {run}")
+    print(f"modality   {c['modality']}  data {c['data']}  res {c.get('res')}  images "
+          f"{c.get('max_images') or 'all'}  conditional {c.get('conditional')}")
+    print(f"progress   step {ck['step']}  ({info['kimg']:.1f} kimg, {info['train_time_s']:.0f} s of training, "
+          f"{ck['rollbacks']} rollbacks)")
+    print(f"training   loss {c['loss']}  batch {c['batch']}  lr G {c['g_lr']:g} D {c['d_lr']:g}  augment "
+          f"{c['augment']}  r1 {c['r1_gamma']:g}  ema {c['ema_kimg']:g} kimg  seed {c['seed']}")
+    if rows:
+        last = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in rows[-1].items()}
+        print("last stats " + "  ".join(f"{k}={v}" for k, v in last.items()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .train.loop import TrainingDiverged
+    try:
+        a = build_parser().parse_args(argv)
+        return {"train": cmd_train, "sample": cmd_sample, "info": cmd_info}[a.cmd](a)
+    except UsageError as e:
+        print(f"fewgan: error: {e}", file=sys.stderr)
+        return 2
+    except TrainingDiverged as e:
+        print(f"fewgan: training stopped: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("fewgan: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,107 @@
+"""GAN losses. The loop owns the schedule; this module owns the maths.
+
+With logits l = D(x) and sigma the logistic function, D(x) = sigma(l), and
+log sigma(l) = -softplus(-l), log(1 - sigma(l)) = -softplus(l):
+
+- ``bce``  : the classic minimax game of Goodfellow et al. (2014),
+             min_G max_D E[log D(x)] + E[log(1 - D(G(z)))].
+             D loss = softplus(-l_real) + softplus(l_fake); G loss = -softplus(l_fake),
+             i.e. G *minimises* log(1 - D(G(z))). This saturates: when D confidently rejects
+             fakes (l_fake << 0) the G gradient sigma(l_fake) vanishes, which is exactly the
+             situation early in training and on small data.
+- ``ns``   : the non-saturating variant from the same paper, G maximises log D(G(z)):
+             G loss = softplus(-l_fake). Same fixed point, strong gradients when G is bad.
+             Default for images, with lazy R1 (Mescheder et al. 2018) as in StyleGAN2.
+- ``hinge``: D relu(1 - l_real) + relu(1 + l_fake); G -l_fake (SNGAN, BigGAN).
+- ``wgan-gp``: critic l_fake - l_real + lambda * (|grad D(x_hat)| - 1)^2 (Gulrajani et al. 2017).
+- ``lsgan``: D (l_real - 1)^2/2 + l_fake^2/2; G (l_fake - 1)^2/2 (Mao et al. 2017).
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .registry import LOSSES
+
+Tensor = torch.Tensor
+
+
+def _d_bce(r: Tensor, f: Tensor) -> Tensor:
+    return F.softplus(-r).mean() + F.softplus(f).mean()
+
+
+LOSSES.register("bce")((_d_bce, lambda f: -F.softplus(f).mean()))
+LOSSES.register("ns")((_d_bce, lambda f: F.softplus(-f).mean()))
+LOSSES.register("hinge")((lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean(), lambda f: -f.mean()))
+LOSSES.register("wgan-gp")((lambda r, f: f.mean() - r.mean(), lambda f: -f.mean()))
+LOSSES.register("lsgan")((lambda r, f: 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f ** 2).mean(),
+                          lambda f: 0.5 * ((f - 1) ** 2).mean()))
+
+
+class GANLoss:
+    """Runs G and D for one loss family; `augment` is applied inside run_D and nowhere else."""
+
+    def __init__(self, G: nn.Module, D: nn.Module, loss: str, augment: Callable | None = None,
+                 r1_gamma: float = 0.0, gp_lambda: float = 10.0, autocast: Callable = contextlib.nullcontext,
+                 report: Callable[[str, Tensor], None] = lambda name, value: None):
+        self.G, self.D, self.name = G, D, loss
+        self.d_fn, self.g_fn = LOSSES.get(loss)
+        self.augment, self.r1_gamma, self.gp_lambda = augment, r1_gamma, gp_lambda
+        self.autocast, self.report = autocast, report
+        self.aug_p: Tensor | float = 0.0
+
+    def run_G(self, z: Tensor, c: Tensor | None) -> Tensor:
+        with self.autocast():
+            return self.G(z, c)
+
+    def run_D(self, x: Tensor, c: Tensor | None, full_precision: bool = False) -> Tensor:
+        if self.augment is not None:
+            x = self.augment(x, self.aug_p)
+        # Penalties differentiate twice: keep those passes out of reduced precision.
+        ctx = torch.autocast(x.device.type, enabled=False) if full_precision else self.autocast()
+        with ctx:
+            return self.D(x, c).float()
+
+    # -- phases ---------------------------------------------------------------------------------
+    def g_main(self, z: Tensor, c: Tensor | None) -> Tensor:
+        fake = self.run_G(z, c)
+        logits = self.run_D(fake, c)
+        loss = self.g_fn(logits)
+        self.report("loss/G", loss)
+        return loss
+
+    def d_main(self, real: Tensor, rc: Tensor | None, z: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor]:
+        """D loss on real and (detached) fake in one D call; returns (loss, real logits)."""
+        with torch.no_grad():
+            fake = self.run_G(z, c).to(real.dtype)
+        cc = None if c is None else torch.cat([rc, c])
+        logits = self.run_D(torch.cat([real, fake]), cc)           # (2N,): no BN in D, so one call is exact
+        lr, lf = logits[: real.shape[0]], logits[real.shape[0]:]
+        loss = self.d_fn(lr, lf)
+        self.report("loss/D", loss)
+        self.report("D/real", lr.mean())
+        self.report("D/fake", lf.mean())
+        if self.name == "wgan-gp":
+            loss = loss + self.gp_lambda * self._grad_penalty(real, fake.detach(), rc)
+        return loss, lr
+
+    def d_reg(self, real: Tensor, rc: Tensor | None, every: int) -> Tensor:
+        """Lazy R1: gamma/2 * |grad_x D(x)|^2 on reals, scaled by the interval (StyleGAN2)."""
+        real = real.detach().requires_grad_(True)
+        logits = self.run_D(real, rc, full_precision=True)
+        (g,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
+        penalty = g.square().sum(dim=(1, 2, 3)).mean()
+        self.report("loss/R1", penalty)
+        return penalty * (self.r1_gamma / 2) * every
+
+    def _grad_penalty(self, real: Tensor, fake: Tensor, c: Tensor | None) -> Tensor:
+        a = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
+        x = (a * real + (1 - a) * fake).requires_grad_(True)
+        (g,) = torch.autograd.grad(self.run_D(x, c, full_precision=True).sum(), x, create_graph=True)
+        gp = (g.flatten(1).norm(dim=1) - 1).square().mean()
+        self.report("loss/GP", gp)
+        return gp

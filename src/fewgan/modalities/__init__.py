@@ -1,0 +1,34 @@
+"""A modality = a data codec + networks + defaults (+ metrics later). The engine knows nothing else.
+
+Each modality module registers one object in MODALITIES with this duck-typed interface:
+  prepare(cfg, data=None, labels=None) -> Prepared      load, subset, fit the codec, encode
+  codec_from_state(state) -> codec                      rebuild the codec from a checkpoint
+  resolve_defaults(cfg, prepared) -> cfg                fill None fields by data size
+  build_nets(cfg, codec) -> (G, D)
+  make_augment(cfg) -> callable(x, p) | None            applied inside run_D only
+  decode(samples, codec) -> user format                 e.g. uint8 images
+  preview(samples, codec, path)                          write a picture of samples
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..registry import Registry
+
+MODALITIES: Registry = Registry("modality")
+
+
+@dataclass
+class Prepared:
+    x: torch.Tensor               # (N, ...) encoded training data, float32
+    y: torch.Tensor | None        # (N,) int64 labels or None
+    codec: Any
+    fingerprint: str              # content hash of the raw data (resume checks it)
+
+
+def get_modality(name: str):
+    from . import image  # noqa: F401  (registers; imported lazily: no import-time side effects on `import fewgan`)
+    return MODALITIES.get(name)

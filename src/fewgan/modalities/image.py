@@ -1,0 +1,95 @@
+"""Image modality: codec ([0,1] arrays <-> [-1,1] tensors at the training resolution), DCGAN nets,
+DiffAugment/ADA, defaults chosen by dataset size and resolution."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..augment import DiffAugment
+from ..config import TrainConfig
+from ..data import fingerprint, seeded_subset
+from ..data.image import ImageData, from_arrays, load_images
+from ..errors import UsageError
+from ..nets.image import ImageDiscriminator, ImageGenerator, stages_for
+from ..report.grid import save_grid
+from . import MODALITIES, Prepared
+
+
+@dataclass
+class ImageCodec:
+    res: int
+    channels: int
+    classes: list[str] | None = None
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes) if self.classes else 0
+
+    def encode(self, x01: np.ndarray) -> torch.Tensor:
+        # (N, C, H, W) in [0, 1] -> (N, C, res, res) in [-1, 1]
+        x = torch.from_numpy(x01)
+        if x.shape[-1] != self.res:
+            x = F.interpolate(x, size=(self.res, self.res), mode="bilinear", align_corners=False,
+                              antialias=x.shape[-1] > self.res).clamp(0, 1)
+        return (x * 2 - 1).contiguous()
+
+    def decode(self, x: torch.Tensor) -> np.ndarray:
+        # (N, C, res, res) in [-1, 1] -> uint8 (N, res, res, C)
+        x = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        return x.permute(0, 2, 3, 1).numpy()
+
+    def state_dict(self) -> dict:
+        return {"res": self.res, "channels": self.channels, "classes": self.classes}
+
+
+class ImageModality:
+    name = "image"
+
+    def prepare(self, cfg: TrainConfig, data=None, labels=None) -> Prepared:
+        src: ImageData = load_images(cfg.data, cfg.seed) if data is None else from_arrays(data, labels)
+        idx = seeded_subset(len(src.x), cfg.max_images, cfg.seed)
+        x, y = (src.x, src.y) if idx is None else (src.x[idx], None if src.y is None else src.y[idx])
+        if cfg.conditional and y is None:
+            raise UsageError(f"--conditional needs labels, and {src.name} has none: "
+                             "use labelled data (sub-folders per class, an npz with 'y', IDX labels)")
+        res = cfg.res or src.natural_res
+        stages_for(res)  # validates the resolution early, before any directory is written
+        classes = (src.classes or [str(i) for i in range(int(y.max()) + 1)]) if cfg.conditional else None
+        codec = ImageCodec(res, x.shape[1], classes)
+        return Prepared(codec.encode(x), None if y is None else torch.from_numpy(y), codec, fingerprint(x, y))
+
+    def codec_from_state(self, s: dict) -> ImageCodec:
+        return ImageCodec(**s)
+
+    def resolve_defaults(self, cfg: TrainConfig, prep: Prepared) -> TrainConfig:
+        n, res = len(prep.x), prep.codec.res
+        return replace(
+            cfg,
+            res=res,
+            width=cfg.width or max(8, 512 // res),            # 16 px: 32, 32 px: 16, 64 px: 8
+            augment=cfg.augment if cfg.augment != "auto" else ("diffaug" if n < 1000 else "ada"),
+            r1_gamma=cfg.r1_gamma if cfg.r1_gamma is not None else 0.0002 * res ** 2 / cfg.batch,
+            ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 10 / 32,
+            steps=cfg.steps if cfg.steps is not None or cfg.minutes is not None else 2000,
+        )
+
+    def build_nets(self, cfg: TrainConfig, codec: ImageCodec):
+        G = ImageGenerator(codec.res, codec.channels, cfg.z_dim, cfg.width, codec.n_classes)
+        D = ImageDiscriminator(codec.res, codec.channels, cfg.width, codec.n_classes, cfg.spectral_norm)
+        return G, D
+
+    def make_augment(self, cfg: TrainConfig):
+        return None if cfg.augment == "none" else DiffAugment(cfg.aug_ops)
+
+    def decode(self, samples: torch.Tensor, codec: ImageCodec) -> np.ndarray:
+        return codec.decode(samples)
+
+    def preview(self, samples: torch.Tensor, codec: ImageCodec, path: Path) -> None:
+        save_grid(codec.decode(samples), path)
+
+
+MODALITIES.register("image")(ImageModality())

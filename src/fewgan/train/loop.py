@@ -1,0 +1,298 @@
+"""The one training loop every modality runs on.
+
+It owns the schedule: budget (steps/minutes), D then G update per step, lazy R1, EMA of G, the ADA
+controller, stats flushes, sample previews, checkpoints, NaN rollback and the progress bar.
+It knows nothing about pixels or columns: the modality supplies data tensors, nets, augmentation
+and previews; the GANLoss supplies the maths.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import torch
+
+from ..augment import AdaController
+from ..config import TrainConfig
+from ..errors import UsageError
+from ..losses import GANLoss
+from ..modalities import Prepared, get_modality
+from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .progress import Progress
+from .stats import Stats
+
+MAX_ROLLBACKS = 3
+N_PREVIEW = 64
+
+
+class TrainingDiverged(RuntimeError):
+    """Losses stayed non-finite after MAX_ROLLBACKS rollbacks with halved learning rates."""
+
+
+def resolve_device(name: str) -> torch.device:
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {name}: CUDA is not available on this machine: use --device cpu")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise UsageError(f"--device {name}: MPS is not available on this machine: use --device cpu")
+    return dev
+
+
+def use_bf16(precision: str, dev: torch.device) -> bool:
+    if precision != "auto":
+        return precision == "bf16"
+    if dev.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    # On CPUs without native bf16 (AVX512-BF16/AMX) autocast emulates it and runs slower than fp32.
+    return dev.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse to start a new run on top of anything that already holds files."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file: choose a directory path")
+    if (out / "checkpoint.pt").exists() or (out / "config.json").exists():
+        raise UsageError(f"--out {out}: already holds a run: continue it with "
+                         f"'fewgan train --resume {out}' or choose another --out")
+    if out.is_dir() and any(out.iterdir()):
+        raise UsageError(f"--out {out}: directory is not empty: choose a new or empty directory")
+
+
+class Engine:
+    def __init__(self, cfg: TrainConfig, prep: Prepared, out: Path | None, verbose: bool = True):
+        self.modality = get_modality(cfg.modality)
+        self.cfg, self.prep, self.out, self.verbose = cfg, prep, out, verbose
+        self.device = dev = resolve_device(cfg.device)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        if cfg.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.benchmark = False
+        # Image-like data trains faster in channels_last on CPU and GPU (measured in benchmarks/).
+        self.mem = torch.channels_last if prep.x.dim() == 4 else torch.contiguous_format
+
+        torch.manual_seed(cfg.seed)
+        G, D = self.modality.build_nets(cfg, prep.codec)
+        self.G = G.to(dev, memory_format=self.mem).train()
+        self.D = D.to(dev, memory_format=self.mem).train()
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        fused = dev.type in ("cpu", "cuda")
+        self.opt_G = torch.optim.Adam(self.G.parameters(), cfg.g_lr, betas=(cfg.beta1, cfg.beta2), fused=fused)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), cfg.d_lr, betas=(cfg.beta1, cfg.beta2), fused=fused)
+
+        self.x = prep.x.to(dev).contiguous(memory_format=self.mem)
+        self.y = None if prep.y is None else prep.y.to(dev)
+        self.conditional = getattr(prep.codec, "n_classes", 0) > 0
+        self.stats = Stats(out / "stats.jsonl" if out else None)
+        bf16 = use_bf16(cfg.precision, dev)
+        autocast = (lambda: torch.autocast(dev.type, torch.bfloat16)) if bf16 else contextlib.nullcontext
+        self.augment = self.modality.make_augment(cfg)
+        self.ada = (AdaController(cfg.ada_target, cfg.ada_interval, cfg.ada_kimg, cfg.batch, dev)
+                    if self.augment is not None and cfg.augment == "ada" else None)
+        r1 = cfg.r1_gamma if cfg.loss != "wgan-gp" else 0.0
+        self.loss = GANLoss(self.G, self.D, cfg.loss, self.augment, r1 or 0.0, cfg.gp_lambda, autocast,
+                            self.stats.report)
+        self.loss.aug_p = self.ada.p if self.ada else 1.0
+        self.step, self.nimg, self.rollbacks = 0, 0, 0
+        self._elapsed0, self._t0 = 0.0, time.perf_counter()  # training wall time, summed over resumes
+        self.bad = torch.zeros((), dtype=torch.bool, device=dev)  # any non-finite loss since last check
+        g = torch.Generator().manual_seed(cfg.seed + 1)           # preview noise: never touches training RNG
+        self.fixed_z = torch.randn(N_PREVIEW, cfg.z_dim, generator=g).to(dev)
+        self.fixed_c = (torch.arange(N_PREVIEW) % prep.codec.n_classes).to(dev) if self.conditional else None
+        self._stop_requested = False
+
+    # -- state ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "config": self.cfg.to_dict(), "modality": self.cfg.modality,
+            "codec": self.prep.codec.state_dict(), "data_fingerprint": self.prep.fingerprint,
+            "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
+            "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
+            "ada": self.ada.state_dict() if self.ada else None,
+            "step": self.step, "nimg": self.nimg, "rollbacks": self.rollbacks,
+            "elapsed_s": self.elapsed(),
+            "rng": rng_state(),
+        }
+
+    def load_state_dict(self, ck: dict, keep_clock: bool = False) -> None:
+        self.G.load_state_dict(ck["G"])
+        self.D.load_state_dict(ck["D"])
+        self.G_ema.load_state_dict(ck["G_ema"])
+        self.opt_G.load_state_dict(ck["opt_G"])
+        self.opt_D.load_state_dict(ck["opt_D"])
+        if self.ada and ck["ada"]:
+            self.ada.load_state_dict(ck["ada"])
+        self.step, self.nimg, self.rollbacks = ck["step"], ck["nimg"], ck["rollbacks"]
+        if not keep_clock:  # a rollback does not give back the wall time spent
+            self._elapsed0, self._t0 = ck["elapsed_s"], time.perf_counter()
+        set_rng_state(ck["rng"])
+
+    def elapsed(self) -> float:
+        return self._elapsed0 + time.perf_counter() - self._t0
+
+    def save(self) -> None:
+        if self.out:
+            save_checkpoint(self.out / "checkpoint.pt", self.state_dict())
+
+    # -- one step -------------------------------------------------------------------------------
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        idx = torch.randint(len(self.x), (self.cfg.batch,), device=self.device)
+        real = self.x[idx].contiguous(memory_format=self.mem)
+        return real, None if self.y is None else self.y[idx]
+
+    def _gen_inputs(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(self.cfg.batch, self.cfg.z_dim, device=self.device)
+        c = None
+        if self.conditional:  # fake labels follow the real label distribution
+            c = self.y[torch.randint(len(self.y), (self.cfg.batch,), device=self.device)]
+        return z, c
+
+    def train_step(self) -> None:
+        cfg, loss = self.cfg, self.loss
+        # D: main loss on real + fake, then lazy R1 every r1_every steps.
+        self.D.requires_grad_(True)
+        real, rc = self._batch()
+        z, c = self._gen_inputs()
+        loss_d, real_logits = loss.d_main(real, rc, z, c)
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_D.step()
+        if self.ada:
+            self.ada.accumulate(real_logits)
+        if loss.r1_gamma > 0 and self.step % cfg.r1_every == 0:
+            reg = loss.d_reg(real, rc, cfg.r1_every)
+            self.opt_D.zero_grad(set_to_none=True)
+            reg.backward()
+            self.opt_D.step()
+        # G: D frozen so no weight grads are computed for it.
+        self.D.requires_grad_(False)
+        z, c = self._gen_inputs()
+        loss_g = loss.g_main(z, c)
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_G.step()
+        self.bad |= ~torch.isfinite(loss_d.detach() + loss_g.detach())
+
+        self.step += 1
+        self.nimg += cfg.batch
+        self._update_ema()
+        if self.ada and self.step % cfg.ada_interval == 0:
+            self.stats.report("ada/rt", self.ada.update())
+            loss.aug_p = self.ada.p
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        ema_nimg = self.cfg.ema_kimg * 1000
+        if self.cfg.ema_rampup:
+            ema_nimg = min(ema_nimg, self.nimg * self.cfg.ema_rampup)
+        beta = 0.5 ** (self.cfg.batch / max(ema_nimg, 1e-8))
+        ema_p, p = list(self.G_ema.parameters()), list(self.G.parameters())
+        torch._foreach_lerp_(ema_p, p, 1.0 - beta)                     # ema = ema + (1-beta)(p - ema)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    # -- sampling -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def preview(self) -> None:
+        if self.out:  # G_ema is always in eval mode: BatchNorm uses running statistics
+            samples = self.G_ema(self.fixed_z, self.fixed_c).float()
+            self.modality.preview(samples, self.prep.codec, self.out / "samples" / f"step-{self.step:06d}.png")
+
+    # -- the loop -------------------------------------------------------------------------------
+    def _rollback(self) -> None:
+        self.rollbacks += 1
+        if self.rollbacks > MAX_ROLLBACKS or not self.out or not (self.out / "checkpoint.pt").exists():
+            raise TrainingDiverged(
+                f"losses became non-finite at step {self.step} and stayed so after {MAX_ROLLBACKS} "
+                "rollbacks with halved learning rates: lower --g-lr/--d-lr, try --loss ns with R1, "
+                "or check the data")
+        n, bad_step = self.rollbacks, self.step
+        self.load_state_dict(load_checkpoint(self.out / "checkpoint.pt", self.device), keep_clock=True)
+        self.rollbacks = n
+        for opt, base in ((self.opt_G, self.cfg.g_lr), (self.opt_D, self.cfg.d_lr)):
+            for group in opt.param_groups:
+                group["lr"] = base * 0.5 ** n
+        if self.ada:
+            self.loss.aug_p = self.ada.p
+        self.bad.zero_()
+        self._log(f"non-finite loss near step {bad_step}: rolled back to step {self.step} with halved "
+                  f"learning rates (rollback {n}/{MAX_ROLLBACKS})")
+        self.stats.flush(step=self.step, event="rollback", rollbacks=n)
+
+    def _healthy(self) -> bool:
+        return not bool(self.bad)
+
+    def _log(self, msg: str) -> None:
+        if self.verbose:
+            import sys
+            sys.stderr.write(("\n" if sys.stderr.isatty() else "") + f"fewgan: {msg}\n")
+
+    def _request_stop(self, *_):
+        self._stop_requested = True
+
+    def fit(self) -> "Engine":
+        cfg = self.cfg
+        budget_steps = cfg.steps
+        if budget_steps is not None and self.step >= budget_steps:
+            raise UsageError(f"run is already at step {self.step}: pass --steps larger than {self.step}")
+        if self.out and not (self.out / "checkpoint.pt").exists():
+            self.save()  # step-0 checkpoint: a rollback target and a resumable run from the start
+        progress = Progress(budget_steps, cfg.minutes, self.step, enabled=self.verbose)
+        t_start = t_flush = self._t0
+        nimg_flush = self.nimg
+        handler_set = threading.current_thread() is threading.main_thread()
+        old_handler = signal.signal(signal.SIGINT, self._request_stop) if handler_set else None
+        try:
+            while True:
+                self.train_step()
+                now = time.perf_counter()
+                out_of_time = cfg.minutes is not None and now - t_start >= cfg.minutes * 60
+                last = (budget_steps is not None and self.step >= budget_steps) or out_of_time \
+                    or self._stop_requested
+                if self.step % cfg.log_every == 0 or last:
+                    if not self._healthy():
+                        self._rollback()
+                        continue
+                    ips = (self.nimg - nimg_flush) / max(now - t_flush, 1e-9)
+                    row = self.stats.flush(step=self.step, kimg=round(self.nimg / 1000, 3),
+                                           time_s=round(self.elapsed(), 2), img_per_s=round(ips, 1),
+                                           ada_p=float(self.ada.p) if self.ada else None)
+                    t_flush, nimg_flush = now, self.nimg
+                    progress.update(self.step, _progress_info(row))
+                if self.step % cfg.sample_every == 0 or last:
+                    self.preview()
+                if self.step % cfg.ckpt_every == 0 or last:
+                    if not self._healthy():
+                        self._rollback()
+                        continue
+                    self.save()
+                if last:
+                    break
+        finally:
+            if handler_set:
+                signal.signal(signal.SIGINT, old_handler)
+            progress.close()
+        if self.out:
+            from ..report.plots import plot_losses
+            plot_losses(self.out / "stats.jsonl", self.out / "losses.png")
+        if self._stop_requested:
+            self._log(f"interrupted: checkpoint saved at step {self.step}; continue with "
+                      f"'fewgan train --resume {self.out}'")
+        return self
+
+
+def _progress_info(row: dict) -> str:
+    parts = []
+    for key, label in (("loss/G", "G"), ("loss/D", "D"), ("D/real", "Dr"), ("D/fake", "Df")):
+        if key in row:
+            parts.append(f"{label} {row[key]:.3f}")
+    if row.get("ada_p") is not None:
+        parts.append(f"p {row['ada_p']:.2f}")
+    parts.append(f"{row['img_per_s']:.0f} img/s")
+    return " | ".join(parts)

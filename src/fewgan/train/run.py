@@ -1,0 +1,154 @@
+"""Run directories: start a new run, resume one exactly, or open one for sampling.
+
+Order matters for data safety: everything that can fail on bad input (config, device, data, output
+path) is checked before the run directory is created, and a directory this code created is removed
+again if the run fails before its first checkpoint, so a bad call never leaves junk or touches an
+existing run.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import torch
+
+from ..config import TrainConfig
+from ..errors import UsageError
+from ..modalities import get_modality
+from .checkpoint import load_checkpoint
+from .loop import Engine, check_out_dir, resolve_device
+
+ARRAY_DATA = "<array>"
+
+
+def _find_checkpoint(run: Path, name: str = "checkpoint.pt") -> Path:
+    run = Path(run)
+    if run.is_file():
+        return run
+    if not run.exists():
+        raise UsageError(f"{run}: no such run directory: check the path")
+    ck = run / name
+    if not ck.is_file():
+        raise UsageError(f"{run}: not a fewgan run directory (no {name}): pass the --out of a training run")
+    return ck
+
+
+def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True) -> Engine:
+    cfg.validate()
+    resolve_device(cfg.device)
+    out = Path(cfg.out) if cfg.out else None
+    if out:
+        check_out_dir(out)
+    modality = get_modality(cfg.modality)
+    if data is not None:
+        cfg.data = ARRAY_DATA
+    prep = modality.prepare(cfg, data, labels)
+    cfg = modality.resolve_defaults(cfg, prep).validate()
+    created = out is not None and not out.exists()
+    try:
+        if out:
+            out.mkdir(parents=True, exist_ok=True)
+            cfg.save(out / "config.json")
+        return Engine(cfg, prep, out, verbose).fit()
+    except BaseException:
+        if created and out is not None and not (out / "checkpoint.pt").exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def resume_run(run: Path, steps: int | None = None, minutes: float | None = None,
+               device: str | None = None, threads: int | None = None, verbose: bool = True) -> Engine:
+    run = Path(run)
+    ck_path = _find_checkpoint(run)
+    if ck_path == run:
+        raise UsageError(f"--resume {run}: pass the run directory, not the checkpoint file")
+    if steps is None and minutes is None:
+        raise UsageError("--resume needs a budget: pass --steps N (the new total) or --minutes M")
+    ck = load_checkpoint(ck_path)
+    cfg = TrainConfig.from_dict(ck["config"])
+    if cfg.data == ARRAY_DATA:
+        raise UsageError(f"{run} was trained on an in-memory array: resume it from Python, "
+                         "not the CLI")
+    cfg.steps, cfg.minutes, cfg.out = steps, minutes, str(run)
+    if device:
+        cfg.device = device
+    if threads:
+        cfg.threads = threads
+    cfg.validate()
+    if steps is not None and steps <= ck["step"]:
+        raise UsageError(f"run is already at step {ck['step']}: pass --steps larger than {ck['step']} (the new total)")
+    resolve_device(cfg.device)
+    prep = get_modality(cfg.modality).prepare(cfg)
+    if prep.fingerprint != ck["data_fingerprint"]:
+        raise UsageError(f"the data {cfg.data!r} changed since this run started: restore it or start a new run")
+    engine = Engine(cfg, prep, run, verbose)
+    engine.load_state_dict(load_checkpoint(ck_path, engine.device))
+    cfg.save(run / "config.json")
+    return engine.fit()
+
+
+class TrainedGenerator:
+    """G_ema of a saved run, rebuilt from the checkpoint alone (no data needed)."""
+
+    def __init__(self, ck: dict, device: str = "cpu"):
+        self.checkpoint = ck
+        self.config = TrainConfig.from_dict(ck["config"])
+        self.modality = get_modality(ck["modality"])
+        self.codec = self.modality.codec_from_state(ck["codec"])
+        self.device = resolve_device(device)
+        G, _ = self.modality.build_nets(self.config, self.codec)
+        G.load_state_dict(ck["G_ema"])
+        self.G = G.to(self.device).eval().requires_grad_(False)
+
+    @classmethod
+    def open(cls, path: Path, device: str = "cpu") -> "TrainedGenerator":
+        return cls(load_checkpoint(_find_checkpoint(Path(path)), device), device)
+
+
+def generate(G: torch.nn.Module, z_dim: int, n: int, device: torch.device, codec, labels=None,
+             seed: int = 0, batch: int = 256) -> torch.Tensor:
+    """n samples from G in eval mode without grad; labels: None (uniform), an int/name or a list."""
+    if n < 1:
+        raise UsageError(f"-n must be >= 1, got {n}")
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, z_dim, generator=gen)
+    n_classes = getattr(codec, "n_classes", 0)
+    c = None
+    if n_classes:
+        c = _labels(labels, n, n_classes, getattr(codec, "classes", None), gen)
+    elif labels is not None:
+        raise UsageError("--label needs a class-conditional run (train with --conditional)")
+    was_training = G.training
+    G.eval()
+    out = []
+    try:
+        with torch.no_grad():
+            for i in range(0, n, batch):
+                zi = z[i:i + batch].to(device)
+                ci = None if c is None else c[i:i + batch].to(device)
+                out.append(G(zi, ci).float().cpu())
+    finally:
+        G.train(was_training)
+    return torch.cat(out)
+
+
+def _labels(labels, n: int, n_classes: int, classes: list[str] | None, gen: torch.Generator) -> torch.Tensor:
+    if labels is None:
+        return torch.randint(n_classes, (n,), generator=gen)
+    if isinstance(labels, (int, str)):
+        labels = [labels] * n
+    ids = []
+    for lab in labels:
+        if isinstance(lab, str) and classes and lab in classes:
+            ids.append(classes.index(lab))
+        else:
+            try:
+                ids.append(int(lab))
+            except ValueError:
+                raise UsageError(f"--label {lab!r}: unknown class: use 0..{n_classes - 1}"
+                                 + (f" or one of {classes}" if classes else "")) from None
+            if not 0 <= ids[-1] < n_classes:
+                raise UsageError(f"--label {lab}: out of range: use 0..{n_classes - 1}")
+    if len(ids) != n:
+        raise UsageError(f"{len(ids)} labels for {n} samples: pass one label or exactly n")
+    return torch.tensor(ids, dtype=torch.long)
