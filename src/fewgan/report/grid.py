@@ -25,7 +25,7 @@ def save_grid(images: np.ndarray, path: Path, nrow: int | None = None, min_side:
     import io
     grid = make_grid(images, nrow)
     img = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
-    scale = max(1, min_side // max(grid.shape[:2]))       # upscale tiny grids so they can be looked at
+    scale = max(1, math.ceil(min_side / max(grid.shape[:2])))  # upscale tiny grids so they can be seen
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
     buf = io.BytesIO()

@@ -1,0 +1,108 @@
+"""End-to-end through the CLI: run directory contents, exact resume, NaN rollback, budgets."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fewgan.cli import main
+from fewgan.losses import GANLoss
+from fewgan.train.checkpoint import load_checkpoint
+
+from conftest import TINY
+
+
+def test_run_directory_contents(tiny_run, cli):
+    cfg = json.loads((tiny_run / "config.json").read_text())
+    assert cfg["steps"] == 20 and cfg["res"] == 16 and cfg["augment"] == "ada"
+    rows = [json.loads(l) for l in (tiny_run / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [5, 10, 15, 20]
+    for key in ("loss/G", "loss/D", "D/real", "D/fake", "ada_p", "img_per_s", "kimg"):
+        assert key in rows[-1]
+    assert sorted(p.name for p in (tiny_run / "samples").iterdir()) == ["step-000010.png", "step-000020.png"]
+    assert (tiny_run / "losses.png").stat().st_size > 1000
+    ck = torch.load(tiny_run / "checkpoint.pt", weights_only=True)
+    assert {"G", "D", "G_ema", "opt_G", "opt_D", "ada", "rng", "config", "step", "format_version"} <= set(ck)
+    assert ck["step"] == 20
+    code, out, _ = cli("info", tiny_run)
+    assert code == 0 and "step 20" in out and "loss ns" in out
+    code, out, _ = cli("info", tiny_run, "--json")
+    assert json.loads(out)["step"] == 20
+
+
+def test_sample_png_and_npz(tiny_run, cli, tmp_path):
+    code, _, _ = cli("sample", tiny_run, "-n", 9, "--out", tmp_path / "g.png")
+    assert code == 0 and Image.open(tmp_path / "g.png").size[0] >= 256
+    code, _, _ = cli("sample", tiny_run, "-n", 5, "--out", tmp_path / "s.npz")
+    z = np.load(tmp_path / "s.npz")
+    assert z["samples"].shape == (5, 16, 16, 1) and z["samples"].dtype == np.uint8
+    assert z["raw"].shape == (5, 1, 16, 16) and np.abs(z["raw"]).max() <= 1
+    # same seed, same samples (sampling never depends on global RNG state)
+    cli("sample", tiny_run, "-n", 5, "--out", tmp_path / "t.npz")
+    assert np.array_equal(np.load(tmp_path / "t.npz")["raw"], z["raw"])
+
+
+def _weights(path):
+    ck = load_checkpoint(path)
+    flat = {}
+    for k in ("G", "D", "G_ema"):
+        flat.update({f"{k}.{n}": t for n, t in ck[k].items()})
+    for k in ("opt_G", "opt_D"):
+        for pid, st in ck[k]["state"].items():
+            flat.update({f"{k}.{pid}.{n}": t for n, t in st.items()})
+    return flat, ck
+
+
+@pytest.mark.parametrize("extra", [[], ["--conditional", "--loss", "wgan-gp", "--augment", "diffaug"]])
+def test_resume_is_bitwise_exact(tmp_path, cli, extra):
+    common = ["--data", "digits", "--deterministic", "--seed", "7", "--r1-every", "4", *TINY, *extra]
+    assert cli("train", "image", "--out", tmp_path / "straight", "--steps", 24, *common)[0] == 0
+    assert cli("train", "image", "--out", tmp_path / "split", "--steps", 12, *common)[0] == 0
+    assert cli("train", "--resume", tmp_path / "split", "--steps", 24, "--quiet")[0] == 0
+    a, ck_a = _weights(tmp_path / "straight" / "checkpoint.pt")
+    b, ck_b = _weights(tmp_path / "split" / "checkpoint.pt")
+    assert ck_a["step"] == ck_b["step"] == 24
+    assert a.keys() == b.keys() and len(a) > 20
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert ck_a["ada"] == ck_b["ada"]
+    assert torch.equal(ck_a["rng"]["torch"], ck_b["rng"]["torch"])
+    steps = [json.loads(l)["step"] for l in (tmp_path / "split" / "stats.jsonl").read_text().splitlines()]
+    assert steps == [5, 10, 12, 15, 20, 24]
+
+
+def test_minutes_budget(tmp_path, cli):
+    code, out, _ = cli("train", "image", "--out", tmp_path / "r", "--minutes", 0.02, *TINY)
+    ck = load_checkpoint(tmp_path / "r" / "checkpoint.pt")
+    assert code == 0 and ck["step"] >= 1 and 0.9 <= ck["elapsed_s"] < 30
+
+
+def test_nan_guard_rolls_back_with_halved_lr(tmp_path, cli, monkeypatch):
+    real_g_main = GANLoss.g_main
+    calls = {"n": 0}
+
+    def flaky(self, z, c):  # one NaN loss at the 13th G step, fine afterwards
+        calls["n"] += 1
+        loss = real_g_main(self, z, c)
+        return loss * float("nan") if calls["n"] == 13 else loss
+
+    monkeypatch.setattr(GANLoss, "g_main", flaky)
+    code, _, err = cli("train", "image", "--out", tmp_path / "r", "--steps", 20, *TINY, "--ckpt-every", 10)
+    assert code == 0
+    ck = load_checkpoint(tmp_path / "r" / "checkpoint.pt")
+    assert ck["step"] == 20 and ck["rollbacks"] == 1
+    assert ck["opt_G"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 2)
+    assert all(torch.isfinite(t).all() for t in ck["G"].values())
+    rows = [json.loads(l) for l in (tmp_path / "r" / "stats.jsonl").read_text().splitlines()]
+    assert any(r.get("event") == "rollback" for r in rows)
+
+
+def test_nan_guard_gives_up_after_three_rollbacks(tmp_path, cli, monkeypatch):
+    real_g_main = GANLoss.g_main
+    monkeypatch.setattr(GANLoss, "g_main", lambda self, z, c: real_g_main(self, z, c) * float("nan"))
+    code, _, err = cli("train", "image", "--out", tmp_path / "r", "--steps", 20, *TINY)
+    assert code == 1
+    assert "non-finite" in err and "3 rollbacks" in err and "Traceback" not in err
+    ck = load_checkpoint(tmp_path / "r" / "checkpoint.pt")      # the last good checkpoint survives
+    assert ck["step"] == 0 and all(torch.isfinite(t).all() for t in ck["G"].values())
