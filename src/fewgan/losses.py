@@ -67,17 +67,16 @@ class GANLoss:
             return self.D(x, c).float()
 
     # -- phases ---------------------------------------------------------------------------------
-    def g_main(self, z: Tensor, c: Tensor | None) -> Tensor:
-        fake = self.run_G(z, c)
+    def g_main(self, fake: Tensor, c: Tensor | None) -> Tensor:
+        """G loss on fakes from run_G (the same forward pass the D phase saw, detached there)."""
         logits = self.run_D(fake, c)
         loss = self.g_fn(logits)
         self.report("loss/G", loss)
         return loss
 
-    def d_main(self, real: Tensor, rc: Tensor | None, z: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor]:
-        """D loss on real and (detached) fake in one D call; returns (loss, real logits)."""
-        with torch.no_grad():
-            fake = self.run_G(z, c).to(real.dtype)
+    def d_main(self, real: Tensor, rc: Tensor | None, fake: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor]:
+        """D loss on real and fake in one D call; returns (loss, real logits)."""
+        fake = fake.detach().to(real.dtype)
         cc = None if c is None else torch.cat([rc, c])
         logits = self.run_D(torch.cat([real, fake]), cc)           # (2N,): no BN in D, so one call is exact
         lr, lf = logits[: real.shape[0]], logits[real.shape[0]:]
@@ -86,7 +85,7 @@ class GANLoss:
         self.report("D/real", lr.mean())
         self.report("D/fake", lf.mean())
         if self.name == "wgan-gp":
-            loss = loss + self.gp_lambda * self._grad_penalty(real, fake.detach(), rc)
+            loss = loss + self.gp_lambda * self._grad_penalty(real, fake, rc)
         return loss, lr
 
     def d_reg(self, real: Tensor, rc: Tensor | None, every: int) -> Tensor:

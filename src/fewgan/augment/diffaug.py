@@ -60,10 +60,15 @@ class DiffAugment:
     def __call__(self, x: torch.Tensor, p: torch.Tensor | float) -> torch.Tensor:
         n = x.shape[0]
         for op in self.ops:
-            y = op(x)
             if isinstance(p, float) and p >= 1.0:
-                x = y
-            else:  # apply per sample with probability p
-                keep = torch.rand(n, 1, 1, 1, device=x.device) < p
-                x = torch.where(keep, y, x)
+                x = op(x)
+                continue
+            keep = torch.rand(n, device=x.device) < p          # apply per sample with probability p
+            if x.device.type == "cpu":
+                # On CPU a host sync is free: augment only the chosen samples (p is often small).
+                idx = keep.nonzero().squeeze(1)
+                if len(idx):
+                    x = x.index_copy(0, idx, op(x[idx]))
+            else:  # on GPUs avoid the sync: augment all, keep the chosen
+                x = torch.where(keep.view(n, 1, 1, 1), op(x), x)
         return x

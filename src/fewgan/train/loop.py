@@ -155,11 +155,13 @@ class Engine:
 
     def train_step(self) -> None:
         cfg, loss = self.cfg, self.loss
-        # D: main loss on real + fake, then lazy R1 every r1_every steps.
-        self.D.requires_grad_(True)
+        # One G forward serves both phases: D sees it detached, then G is updated through it.
         real, rc = self._batch()
         z, c = self._gen_inputs()
-        loss_d, real_logits = loss.d_main(real, rc, z, c)
+        fake = loss.run_G(z, c)
+        # D: main loss on real + fake, then lazy R1 every r1_every steps.
+        self.D.requires_grad_(True)
+        loss_d, real_logits = loss.d_main(real, rc, fake, c)
         self.opt_D.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_D.step()
@@ -172,8 +174,7 @@ class Engine:
             self.opt_D.step()
         # G: D frozen so no weight grads are computed for it.
         self.D.requires_grad_(False)
-        z, c = self._gen_inputs()
-        loss_g = loss.g_main(z, c)
+        loss_g = loss.g_main(fake, c)
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_G.step()
