@@ -8,7 +8,8 @@ import torch
 
 from .config import TrainConfig
 from .train.checkpoint import load_checkpoint, save_checkpoint
-from .train.run import TrainedGenerator, _find_checkpoint, generate, start_run
+from .train.run import TrainedGenerator, _find_checkpoint, start_run
+from .train.sampling import generate
 
 
 class _GAN:

@@ -68,6 +68,11 @@ TRAIN_FLAGS = [
     ("--device", "device", str, "cpu, cuda, cuda:N or mps"),
     ("--precision", "precision", str, f"one of {', '.join(PRECISIONS)} (auto: bf16 autocast where native)"),
     ("--threads", "threads", _positive_int, "CPU threads for torch"),
+    ("--eval-every", "eval_every", _positive_int, "steps between evaluations (metrics.jsonl, best.pt)"),
+    ("--eval-n", "eval_n", _positive_int, "fake samples per evaluation (default: as many as real, <= 5000)"),
+    ("--until", "until", str, 'stop when a metric bound is met, e.g. "fd<=30" or "coverage>=0.8"'),
+    ("--features", "features", str, "feature extractor for metrics: auto, domain, random or inception"),
+    ("--inception", "inception", str, "local TorchScript Inception file for standard FID features"),
     ("--log-every", "log_every", _positive_int, "steps between stats.jsonl lines"),
     ("--sample-every", "sample_every", _positive_int, "steps between sample grids"),
     ("--ckpt-every", "ckpt_every", _positive_int, "steps between checkpoints"),
@@ -101,6 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="cpu")
 
+    e = sub.add_parser("evaluate", help="compute a run's metrics (appends to RUN/metrics.jsonl)")
+    e.add_argument("run")
+    e.add_argument("--data", help="real data to compare with (default: the run's own)")
+    e.add_argument("--n", type=_positive_int, help="number of fake samples (default: as many as real, <= 5000)")
+    e.add_argument("--features", choices=["auto", "domain", "random", "inception"], help="feature extractor")
+    e.add_argument("--inception", help="local TorchScript Inception file (standard FID features)")
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    r = sub.add_parser("report", help="write RUN/report.html (samples, curves, metrics, verdicts)")
+    r.add_argument("run")
+    r.add_argument("--data", help="real data to compare with (default: the run's own)")
+    r.add_argument("--device", default="cpu")
+
     i = sub.add_parser("info", help="print a run's config, step and last stats")
     i.add_argument("run")
     i.add_argument("--json", action="store_true", help="print one JSON object")
@@ -133,7 +152,8 @@ def cmd_train(a: argparse.Namespace) -> int:
 def cmd_sample(a: argparse.Namespace) -> int:
     import numpy as np
     from .train.checkpoint import atomic_write_bytes
-    from .train.run import TrainedGenerator, generate
+    from .train.run import TrainedGenerator
+    from .train.sampling import generate
     out = Path(a.out)
     if out.suffix.lower() not in (".png", ".npz"):
         raise UsageError(f"--out {out}: use a .png (grid) or .npz (raw samples) file name")
@@ -147,6 +167,33 @@ def cmd_sample(a: argparse.Namespace) -> int:
         np.savez_compressed(buf, samples=g.modality.decode(raw, g.codec), raw=raw.numpy())
         atomic_write_bytes(out, buf.getvalue())
     print(f"wrote {a.n} samples to {out}")
+    return 0
+
+
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    from .evaluation import evaluate_run
+    ev = evaluate_run(Path(a.run), a.data, a.n, a.features, a.inception, a.device)
+    res = ev.results
+    if a.json:
+        print(json.dumps({"step": ev.step, **res}))
+        return 0
+    from .metrics import METRICS
+    print(f"run {ev.run}  step {ev.step}  real {res.get('n_real')}  fake {res.get('n_fake')}  "
+          f"features {res.get('extractor')}")
+    print(f"{'metric':<16}{'value':>12}{'real vs real':>14}  goal")
+    for k, v in res.items():
+        if k in METRICS.keys:
+            b = res.get(f"real_baseline_{k}")
+            print(f"{k:<16}{v:>12.4g}{(f'{b:.4g}' if b is not None else ''):>14}  {METRICS.keys[k].goal}")
+    for _, line in ev.generator.modality.verdicts(res):
+        print("- " + line)
+    return 0
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    from .report.html import write_report
+    out = write_report(Path(a.run), a.data, a.device)
+    print(f"wrote {out}")
     return 0
 
 
@@ -182,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     from .train.loop import TrainingDiverged
     try:
         a = build_parser().parse_args(argv)
-        return {"train": cmd_train, "sample": cmd_sample, "info": cmd_info}[a.cmd](a)
+        cmds = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "report": cmd_report,
+                "info": cmd_info}
+        return cmds[a.cmd](a)
     except UsageError as e:
         print(f"fewgan: error: {e}", file=sys.stderr)
         return 2

@@ -61,6 +61,12 @@ class TrainConfig:
     device: str = "cpu"
     precision: str = "auto"            # auto: bf16 autocast where the hardware does bf16 natively
     threads: int | None = None
+    # evaluation during training (metrics.jsonl, best.pt, --until)
+    eval_every: int | None = None      # steps between evaluations; None: off (or sample_every with --until)
+    eval_n: int | None = None          # fake samples per evaluation; None: as many as real (<= 5000)
+    until: str | None = None           # stop when a metric bound is met, e.g. "fd<=30"
+    features: str = "auto"             # feature extractor: auto (domain if labelled, else random), domain, random
+    inception: str | None = None       # local TorchScript Inception file for standard FID features
     log_every: int = 50
     sample_every: int = 500
     ckpt_every: int = 500
@@ -94,6 +100,13 @@ class TrainConfig:
         for name in ("log_every", "sample_every", "ckpt_every", "r1_every", "ada_interval"):
             need(getattr(self, name) >= 1, f"--{name.replace('_', '-')} must be >= 1")
         need(self.threads is None or self.threads >= 1, "--threads must be >= 1")
+        need(self.eval_every is None or self.eval_every >= 1, "--eval-every must be >= 1")
+        need(self.eval_n is None or self.eval_n >= 10, "--eval-n must be >= 10")
+        need(self.features in ("auto", "domain", "random", "inception"),
+             f"unknown features {self.features!r}: choose auto, domain, random or inception")
+        if self.until is not None:
+            from .metrics import parse_until
+            parse_until(self.until)
         need(self.device.split(":")[0] in ("cpu", "cuda", "mps"),
              f"unknown device {self.device!r}: use cpu, cuda, cuda:N or mps")
         return self

@@ -8,6 +8,7 @@ Each modality module registers one object in MODALITIES with this duck-typed int
   make_augment(cfg) -> callable(x, p) | None            applied inside run_D only
   decode(samples, codec) -> user format                 e.g. uint8 images
   preview(samples, codec, path)                          write a picture of samples
+  make_evaluator(cfg, prep, cache_dir) -> evaluator      .evaluate(sample_fn) -> dict of metrics
 """
 from __future__ import annotations
 
@@ -27,6 +28,15 @@ class Prepared:
     y: torch.Tensor | None        # (N,) int64 labels or None
     codec: Any
     fingerprint: str              # content hash of the raw data (resume checks it)
+    ref_x: torch.Tensor | None = None   # the full dataset when x is a --max-images subset (metrics)
+    ref_y: torch.Tensor | None = None
+    ref_fingerprint: str | None = None
+
+    @property
+    def reference(self) -> tuple[torch.Tensor, torch.Tensor | None, str]:
+        if self.ref_x is None:
+            return self.x, self.y, self.fingerprint
+        return self.ref_x, self.ref_y, self.ref_fingerprint
 
 
 def get_modality(name: str):

@@ -15,7 +15,7 @@ from ..data import fingerprint, seeded_subset
 from ..data.image import ImageData, from_arrays, load_images
 from ..errors import UsageError
 from ..nets.image import ImageDiscriminator, ImageGenerator, stages_for
-from ..report.grid import save_grid
+from ..report.grid import grid_png, save_grid
 from . import MODALITIES, Prepared
 
 
@@ -60,7 +60,12 @@ class ImageModality:
         stages_for(res)  # validates the resolution early, before any directory is written
         classes = (src.classes or [str(i) for i in range(int(y.max()) + 1)]) if cfg.conditional else None
         codec = ImageCodec(res, x.shape[1], classes)
-        return Prepared(codec.encode(x), None if y is None else torch.from_numpy(y), codec, fingerprint(x, y))
+        prep = Prepared(codec.encode(x), None if y is None else torch.from_numpy(y), codec, fingerprint(x, y))
+        if idx is not None:  # metrics compare with the full dataset, not only the few-shot subset
+            prep.ref_x = codec.encode(src.x)
+            prep.ref_y = None if src.y is None else torch.from_numpy(src.y)
+            prep.ref_fingerprint = fingerprint(src.x, src.y)
+        return prep
 
     def codec_from_state(self, s: dict) -> ImageCodec:
         return ImageCodec(**s)
@@ -81,6 +86,35 @@ class ImageModality:
         G = ImageGenerator(codec.res, codec.channels, cfg.z_dim, cfg.width, codec.n_classes)
         D = ImageDiscriminator(codec.res, codec.channels, cfg.width, codec.n_classes, cfg.spectral_norm)
         return G, D
+
+    def make_evaluator(self, cfg: TrainConfig, prep: Prepared, cache_dir: Path | None):
+        from ..metrics.image_eval import ImageEvaluator
+        ref_x, ref_y, ref_fp = prep.reference
+        return ImageEvaluator(ref_x, ref_y, prep.x, prep.codec.n_classes, ref_fp, cfg.features, cfg.inception,
+                              cache_dir, cfg.eval_n, cfg.seed)
+
+    def verdicts(self, results: dict) -> list[tuple[str, str]]:
+        from ..metrics.image_eval import verdicts
+        return verdicts(results)
+
+    def report_panels(self, ev) -> list[tuple[str, str]]:
+        """(title, html) panels for the report: samples, real data, nearest training neighbours."""
+        from ..report.html import img_tag
+        codec, prep, n = ev.prep.codec, ev.prep, 64
+        fake = ev.sample(n, None, 0)
+        g = torch.Generator().manual_seed(0)
+        real = prep.x[torch.randperm(len(prep.x), generator=g)[:n]]
+        panels = [("Samples (G_ema, fixed noise)", img_tag(grid_png(codec.decode(fake), 8))),
+                  (f"Real training images ({len(prep.x)} in all)", img_tag(grid_png(codec.decode(real), 8)))]
+        ev_fake = ev.sample(ev.evaluator.n_fake, None, ev.evaluator.seed + 12345)  # the evaluated samples
+        f, t, ratios = ev.evaluator.nearest_pairs(ev_fake, 8)
+        pairs = np.concatenate([codec.decode(f), codec.decode(t)])
+        caption = ("Top row: the 8 generated samples closest to the training set (of "
+                   f"{len(ev_fake)}); bottom row: their nearest training image. Distance ratio "
+                   "(1 = as close as training images are to each other; below 0.5 counts as a suspected copy): "
+                   + ", ".join(f"{r:.2f}" for r in ratios))
+        panels.append(("Nearest-neighbour check (memorization)", img_tag(grid_png(pairs, 8)) + f"<p>{caption}</p>"))
+        return panels
 
     def make_augment(self, cfg: TrainConfig):
         return None if cfg.augment == "none" else DiffAugment(cfg.aug_ops)

@@ -20,9 +20,14 @@ def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2) -> np.n
 
 
 def save_grid(images: np.ndarray, path: Path, nrow: int | None = None, min_side: int = 256) -> None:
-    from PIL import Image
     from ..train.checkpoint import atomic_write_bytes
+    atomic_write_bytes(Path(path), grid_png(images, nrow, min_side))
+
+
+def grid_png(images: np.ndarray, nrow: int | None = None, min_side: int = 256) -> bytes:
+    """uint8 (N, H, W, C) -> PNG bytes of the mosaic, upscaled (nearest) to at least min_side."""
     import io
+    from PIL import Image
     grid = make_grid(images, nrow)
     img = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
     scale = max(1, math.ceil(min_side / max(grid.shape[:2])))  # upscale tiny grids so they can be seen
@@ -30,4 +35,4 @@ def save_grid(images: np.ndarray, path: Path, nrow: int | None = None, min_side:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
-    atomic_write_bytes(Path(path), buf.getvalue())
+    return buf.getvalue()

@@ -8,24 +8,46 @@ from ..train.stats import read_stats
 
 
 def plot_losses(stats_path: Path, out_path: Path) -> bool:
-    rows = [r for r in read_stats(stats_path) if "event" not in r]
-    if not rows:
+    png = losses_png(read_stats(stats_path))
+    if png is None:
         return False
+    from ..train.checkpoint import atomic_write_bytes
+    atomic_write_bytes(out_path, png)
+    return True
+
+
+def losses_png(rows: list[dict]) -> bytes | None:
+    """Loss, D-logit and ADA panels from stats.jsonl rows."""
+    rows = [r for r in rows if "event" not in r]
+    return panels_png(rows, [("losses", ("loss/G", "loss/D", "loss/R1", "loss/GP")),
+                             ("D logits (mean)", ("D/real", "D/fake")),
+                             ("ADA p and r_t", ("ada_p", "ada/rt"))])
+
+
+def metrics_png(rows: list[dict]) -> bytes | None:
+    """Metric curves from metrics.jsonl rows."""
+    return panels_png(rows, [("FD (lower is better)", ("fd",)), ("KID (lower is better)", ("kid",)),
+                             ("precision / recall / coverage", ("precision", "recall", "coverage", "class_acc")),
+                             ("suspected copies (share)", ("memorization",))])
+
+
+def panels_png(rows: list[dict], spec: list[tuple[str, tuple[str, ...]]]) -> bytes | None:
+    if not rows:
+        return None
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from ..train.checkpoint import atomic_write_bytes
 
     steps = [r["step"] for r in rows]
-    panels = [("losses", [k for k in ("loss/G", "loss/D", "loss/R1", "loss/GP") if any(k in r for r in rows)]),
-              ("D logits (mean)", [k for k in ("D/real", "D/fake") if any(k in r for r in rows)]),
-              ("ADA p and r_t", [k for k in ("ada_p", "ada/rt") if any(r.get(k) is not None for r in rows)])]
+    panels = [(t, [k for k in keys if any(r.get(k) is not None for r in rows)]) for t, keys in spec]
     panels = [(t, ks) for t, ks in panels if ks]
+    if not panels:
+        return None
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.2), squeeze=False)
     for ax, (title, keys) in zip(axes[0], panels):
         for k in keys:
             pts = [(s, r[k]) for s, r in zip(steps, rows) if r.get(k) is not None]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=k, lw=1.2)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=k, lw=1.2, marker="." if len(pts) < 30 else None)
         ax.set_title(title)
         ax.set_xlabel("step")
         ax.legend(fontsize=8)
@@ -34,5 +56,4 @@ def plot_losses(stats_path: Path, out_path: Path) -> bool:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
-    atomic_write_bytes(out_path, buf.getvalue())
-    return True
+    return buf.getvalue()

@@ -21,10 +21,12 @@ from ..augment import AdaController
 from ..config import TrainConfig
 from ..errors import UsageError
 from ..losses import GANLoss
+from ..metrics import METRICS, parse_until
 from ..modalities import Prepared, get_modality
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .progress import Progress
-from .stats import Stats
+from .sampling import generate
+from .stats import Stats, append_jsonl
 
 MAX_ROLLBACKS = 3
 N_PREVIEW = 64
@@ -70,10 +72,6 @@ class Engine:
         self.device = dev = resolve_device(cfg.device)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        if cfg.deterministic:
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-            torch.use_deterministic_algorithms(True)
-            torch.backends.cudnn.benchmark = False
         # Image-like data trains faster in channels_last on CPU and GPU (measured in benchmarks/).
         self.mem = torch.channels_last if prep.x.dim() == 4 else torch.contiguous_format
 
@@ -106,6 +104,13 @@ class Engine:
         self.fixed_z = torch.randn(N_PREVIEW, cfg.z_dim, generator=g).to(dev)
         self.fixed_c = (torch.arange(N_PREVIEW) % prep.codec.n_classes).to(dev) if self.conditional else None
         self._stop_requested = False
+        # Evaluation: --eval-every K, or every sample_every steps when only --until is given.
+        self.until = parse_until(cfg.until) if cfg.until else None
+        self.eval_every = cfg.eval_every or (cfg.sample_every if self.until else None)
+        self.best_key = self.until.key if self.until else "fd"
+        self.best: float | None = None
+        self.evaluator = None        # built on first use (it may train a feature classifier)
+        self.last_metrics: dict = {}
 
     # -- state ----------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -115,7 +120,7 @@ class Engine:
             "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
             "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
             "ada": self.ada.state_dict() if self.ada else None,
-            "step": self.step, "nimg": self.nimg, "rollbacks": self.rollbacks,
+            "step": self.step, "nimg": self.nimg, "rollbacks": self.rollbacks, "best": self.best,
             "elapsed_s": self.elapsed(),
             "rng": rng_state(),
         }
@@ -129,6 +134,7 @@ class Engine:
         if self.ada and ck["ada"]:
             self.ada.load_state_dict(ck["ada"])
         self.step, self.nimg, self.rollbacks = ck["step"], ck["nimg"], ck["rollbacks"]
+        self.best = ck.get("best")
         if not keep_clock:  # a rollback does not give back the wall time spent
             self._elapsed0, self._t0 = ck["elapsed_s"], time.perf_counter()
         set_rng_state(ck["rng"])
@@ -205,6 +211,27 @@ class Engine:
             samples = self.G_ema(self.fixed_z, self.fixed_c).float()
             self.modality.preview(samples, self.prep.codec, self.out / "samples" / f"step-{self.step:06d}.png")
 
+    # -- evaluation -----------------------------------------------------------------------------
+    def sample_fn(self, n: int, labels: torch.Tensor | None, seed: int) -> torch.Tensor:
+        return generate(self.G_ema, self.cfg.z_dim, n, self.device, self.prep.codec, labels, seed)
+
+    def evaluate(self) -> dict:
+        """Metrics on G_ema samples -> metrics.jsonl; keeps best.pt by the primary metric."""
+        if self.evaluator is None:
+            self._log("building the evaluator (feature extractor and real features)...")
+            self.evaluator = self.modality.make_evaluator(self.cfg, self.prep, self.out)
+        res = self.evaluator.evaluate(self.sample_fn)
+        row = {"step": self.step, "kimg": round(self.nimg / 1000, 3), "source": "train", **res}
+        self.last_metrics = res
+        if self.out:
+            append_jsonl(self.out / "metrics.jsonl", row)
+        value = res.get(self.best_key)
+        if value is not None and METRICS.better(self.best_key, value, self.best):
+            self.best = value
+            if self.out and self._healthy():
+                save_checkpoint(self.out / "best.pt", {**self.state_dict(), "best_metric": {self.best_key: value}})
+        return res
+
     # -- the loop -------------------------------------------------------------------------------
     def _rollback(self) -> None:
         self.rollbacks += 1
@@ -249,6 +276,10 @@ class Engine:
         nimg_flush = self.nimg
         handler_set = threading.current_thread() is threading.main_thread()
         old_handler = signal.signal(signal.SIGINT, self._request_stop) if handler_set else None
+        was_deterministic = torch.are_deterministic_algorithms_enabled()
+        if cfg.deterministic:  # set for this loop only; restored below
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
         try:
             while True:
                 self.train_step()
@@ -265,7 +296,13 @@ class Engine:
                                            time_s=round(self.elapsed(), 2), img_per_s=round(ips, 1),
                                            ada_p=float(self.ada.p) if self.ada else None)
                     t_flush, nimg_flush = now, self.nimg
-                    progress.update(self.step, _progress_info(row))
+                    progress.update(self.step, _progress_info(row, self.last_metrics, self.best_key))
+                if self.eval_every and (self.step % self.eval_every == 0 or last):
+                    res = self.evaluate()
+                    if self.until and self.until.met(res) and not last:
+                        self._log(f"reached {self.until} at step {self.step} "
+                                  f"({self.until.key}={res[self.until.key]:.4g}): stopping")
+                        last = True
                 if self.step % cfg.sample_every == 0 or last:
                     self.preview()
                 if self.step % cfg.ckpt_every == 0 or last:
@@ -276,6 +313,7 @@ class Engine:
                 if last:
                     break
         finally:
+            torch.use_deterministic_algorithms(was_deterministic)
             if handler_set:
                 signal.signal(signal.SIGINT, old_handler)
             progress.close()
@@ -288,7 +326,7 @@ class Engine:
         return self
 
 
-def _progress_info(row: dict) -> str:
+def _progress_info(row: dict, metrics: dict, key: str) -> str:
     parts = []
     for key, label in (("loss/G", "G"), ("loss/D", "D"), ("D/real", "Dr"), ("D/fake", "Df")):
         if key in row:
@@ -296,4 +334,6 @@ def _progress_info(row: dict) -> str:
     if row.get("ada_p") is not None:
         parts.append(f"p {row['ada_p']:.2f}")
     parts.append(f"{row['img_per_s']:.0f} img/s")
+    if metrics.get(key) is not None:
+        parts.append(f"{key} {metrics[key]:.4g}")
     return " | ".join(parts)

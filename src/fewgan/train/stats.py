@@ -30,9 +30,13 @@ class Stats:
         self._sums.clear()
         self._counts.clear()
         if self.path is not None:
-            with open(self.path, "a") as f:
-                f.write(json.dumps(row) + "\n")
+            append_jsonl(self.path, row)
         return row
+
+
+def append_jsonl(path: Path, row: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
 
 
 def read_stats(path: Path) -> list[dict]:

@@ -1,0 +1,58 @@
+"""Evaluate a saved run: rebuild G_ema and the data, compute the modality's metrics, log them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import TrainConfig
+from .errors import UsageError
+from .modalities import Prepared, get_modality
+from .train.checkpoint import load_checkpoint
+from .train.run import ARRAY_DATA, TrainedGenerator, _find_checkpoint
+from .train.sampling import generate
+from .train.stats import append_jsonl
+
+
+@dataclass
+class Evaluation:
+    results: dict
+    run: Path
+    step: int
+    generator: TrainedGenerator
+    prep: Prepared
+    evaluator: Any
+
+    def sample(self, n, labels=None, seed=0):
+        g = self.generator
+        return generate(g.G, g.config.z_dim, n, g.device, g.codec, labels, seed)
+
+
+def evaluate_run(run: Path, data: str | None = None, n: int | None = None, features: str | None = None,
+                 inception: str | None = None, device: str = "cpu", log: bool = True) -> Evaluation:
+    run = Path(run)
+    ck = load_checkpoint(_find_checkpoint(run), device)
+    cfg = TrainConfig.from_dict(ck["config"])
+    if data:
+        cfg.data, cfg.max_images = data, None
+    elif cfg.data == ARRAY_DATA:
+        raise UsageError(f"{run} was trained on an in-memory array: pass --data with the real data to compare to")
+    cfg.eval_n = n or cfg.eval_n
+    cfg.features = features or cfg.features
+    cfg.inception = inception or cfg.inception
+    cfg.device = device
+    cfg.validate()
+    gen = TrainedGenerator(ck, device)
+    modality = get_modality(cfg.modality)
+    prep = modality.prepare(cfg)
+    if prep.codec.state_dict() != gen.codec.state_dict() and getattr(prep.codec, "channels", None) != \
+            getattr(gen.codec, "channels", None):
+        raise UsageError(f"--data {cfg.data!r} does not match the run (channels differ): pass the data it was trained on")
+    run_dir = run if run.is_dir() else run.parent
+    evaluator = modality.make_evaluator(cfg, prep, run_dir)
+    ev = Evaluation({}, run_dir, ck["step"], gen, prep, evaluator)
+    ev.results = evaluator.evaluate(ev.sample)
+    if log:
+        append_jsonl(run_dir / "metrics.jsonl", {"step": ck["step"], "kimg": round(ck["nimg"] / 1000, 3),
+                                                 "source": "evaluate", **ev.results})
+    return ev

@@ -1,0 +1,103 @@
+"""Metric registry shared by every modality.
+
+A metric is a function ``compute(real, fake, **ctx) -> dict`` registered with the keys it returns,
+each with a goal (min or max) and a range. `--until "fd<=30"`, best.pt and the report's verdicts
+all read metrics by key through this registry. What real/fake are depends on the modality
+(feature matrices for images, DataFrames for tables); the function documents it.
+"""
+from __future__ import annotations
+
+import math
+import operator
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    goal: str           # "min" or "max"
+    lo: float
+    hi: float
+    doc: str
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    fn: Callable[..., dict]
+    keys: tuple[Key, ...]
+
+
+class MetricRegistry:
+    def __init__(self):
+        self.metrics: dict[str, Metric] = {}
+        self.keys: dict[str, Key] = {}
+
+    def register(self, name: str, keys: dict[str, tuple[str, float, float, str]]):
+        def deco(fn):
+            ks = tuple(Key(k, *v) for k, v in keys.items())
+            for k in ks:
+                if k.goal not in ("min", "max"):
+                    raise ValueError(f"metric key {k.name}: goal must be min or max")
+                if k.name in self.keys:
+                    raise KeyError(f"metric key {k.name!r} registered twice")
+                self.keys[k.name] = k
+            self.metrics[name] = Metric(name, fn, ks)
+            return fn
+        return deco
+
+    def key(self, name: str) -> Key:
+        if name not in self.keys:
+            raise UsageError(f"unknown metric {name!r}: choose one of {', '.join(sorted(self.keys))}")
+        return self.keys[name]
+
+    def better(self, key: str, a: float, b: float | None) -> bool:
+        """Is value a better than b for this key (b None: anything finite is better)."""
+        if a is None or not math.isfinite(a):
+            return False
+        if b is None:
+            return True
+        return a < b if self.key(key).goal == "min" else a > b
+
+
+METRICS = MetricRegistry()
+register = METRICS.register
+
+_OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
+
+
+@dataclass(frozen=True)
+class Until:
+    key: str
+    op: str
+    value: float
+
+    def met(self, results: dict) -> bool:
+        v = results.get(self.key)
+        return v is not None and math.isfinite(v) and _OPS[self.op](v, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.key}{self.op}{self.value:g}"
+
+
+def parse_until(text: str) -> Until:
+    m = re.fullmatch(r"\s*([A-Za-z_][\w]*)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*", text or "")
+    if not m:
+        raise UsageError(f"--until {text!r}: write it as METRIC<=VALUE or METRIC>=VALUE, e.g. \"fd<=30\"")
+    key, op, value = m.group(1), m.group(2), m.group(3)
+    load_all().key(key)  # unknown metric -> UsageError
+    try:
+        v = float(value)
+    except ValueError:
+        raise UsageError(f"--until {text!r}: {value!r} is not a number") from None
+    return Until(key, op, v)
+
+
+def load_all() -> MetricRegistry:
+    """Import the metric modules (registration happens on import, not on `import fewgan`)."""
+    from . import distribution, image_eval, memorization  # noqa: F401
+    return METRICS

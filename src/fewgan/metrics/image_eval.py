@@ -1,0 +1,126 @@
+"""Evaluate an image generator against its data: FD, KID, PRDC, memorization, class accuracy.
+
+The reference set is the full real dataset (the whole of `digits`, even when G trained on a
+--max-images subset), capped at 5000 seeded samples; memorization is measured against the images
+G actually trained on. A real-vs-real baseline (two halves of the reference set) is computed once
+so that every number can be read against what real data scores on the same extractor.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import METRICS, load_all, register
+from .distribution import fd, kid, prdc
+from .extractors import DomainClassifier, get_extractor
+from .memorization import copy_ratios, memorization
+
+MAX_REFERENCE = 5000
+
+
+@register("class_acc", {"class_acc": ("max", 0.0, 1.0, "domain classifier accuracy on class-conditional samples "
+                                                         "(the label asked for vs the label seen)")})
+def class_acc(labels, predicted, **_) -> dict:
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    return {"class_acc": float((labels == predicted).mean()) if len(labels) else float("nan")}
+
+
+class ImageEvaluator:
+    def __init__(self, ref_x: torch.Tensor, ref_y: torch.Tensor | None, train_x: torch.Tensor, n_classes: int,
+                 fingerprint: str, features: str = "auto", inception: str | None = None,
+                 cache_dir: Path | None = None, n_fake: int | None = None, seed: int = 0):
+        load_all()
+        g = torch.Generator().manual_seed(seed)
+        if len(ref_x) > MAX_REFERENCE:
+            keep = torch.randperm(len(ref_x), generator=g)[:MAX_REFERENCE]
+            ref_x, ref_y = ref_x[keep], None if ref_y is None else ref_y[keep]
+        self.extractor = get_extractor(features, ref_x, ref_y, fingerprint, cache_dir, inception, seed)
+        self.real_feats = self.extractor(ref_x)
+        self.train_x = train_x.float()
+        self.n_fake = n_fake or len(ref_x)
+        self.n_classes = n_classes if isinstance(self.extractor, DomainClassifier) else 0
+        self.seed = seed
+        self.baseline = self._real_baseline(g)
+
+    def _real_baseline(self, g: torch.Generator) -> dict:
+        """The same metrics for one half of the real reference set against the other half."""
+        n = len(self.real_feats)
+        if n < 20:
+            return {}
+        perm = torch.randperm(n, generator=g)
+        a, b = self.real_feats[perm[: n // 2]], self.real_feats[perm[n // 2:]]
+        return {**fd(a, b), **kid(a, b, n_subsets=20), **prdc(a, b)}
+
+    def evaluate(self, sample: Callable[[int, torch.Tensor | None, int], torch.Tensor]) -> dict:
+        """sample(n, labels or None, seed) -> fake images (n, C, H, W) in [-1, 1]."""
+        fake = sample(self.n_fake, None, self.seed + 12345)
+        ff = self.extractor(fake)
+        out = {**fd(self.real_feats, ff), **kid(self.real_feats, ff, seed=self.seed), **prdc(self.real_feats, ff),
+               **memorization(self.train_x, fake)}
+        if self.n_classes:
+            labels = torch.arange(self.n_fake) % self.n_classes
+            pred = self.extractor.predict(sample(self.n_fake, labels, self.seed + 777))
+            out.update(class_acc(labels.numpy(), pred.numpy()))
+        out.update(n_real=len(self.real_feats), n_fake=self.n_fake, n_train=len(self.train_x), **self.extractor.info)
+        out.update({f"real_baseline_{k}": v for k, v in self.baseline.items()})
+        return out
+
+    def nearest_pairs(self, fake: torch.Tensor, k: int = 8) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """The k fakes closest to the training set (by the memorization ratio) and their neighbours."""
+        ratios, idx, _ = copy_ratios(self.train_x, fake)
+        order = np.argsort(ratios)[:k]
+        return fake[order], self.train_x[idx[order]], ratios[order]
+
+
+def verdicts(res: dict) -> list[tuple[str, str]]:
+    """One plain-language line per metric (key, sentence), read against the real-vs-real baseline."""
+    load_all()
+    lines = []
+
+    def base(key):
+        return res.get(f"real_baseline_{key}")
+
+    if "fd" in res:
+        b = base("fd")
+        rel = f" ({res['fd'] / b:.1f}x the real-vs-real {b:.2f})" if b and b > 0 else ""
+        lines.append(("fd", f"FD {res['fd']:.2f}{rel}: "
+                      + ("close to real data." if b and res["fd"] <= 2 * b else
+                         "clearly distinguishable from real data; lower is better." if b and res["fd"] > 10 * b
+                         else "some way from real data; lower is better.")))
+    if "kid" in res:
+        b = base("kid")
+        lines.append(("kid", f"KID {res['kid']:.4f} ± {res.get('kid_std', float('nan')):.4f}"
+                      + (f" (real-vs-real {b:.4f})" if b is not None else "")
+                      + ": unbiased, so near 0 means matching distributions even for small sample sizes."))
+    if "precision" in res:
+        p = res["precision"]
+        lines.append(("precision", f"precision {p:.2f}: " + ("most samples look like real data." if p >= 0.7 else
+                      "many samples fall outside the real data manifold (low fidelity).")))
+    if "recall" in res:
+        r = res["recall"]
+        lines.append(("recall", f"recall {r:.2f}: " + ("samples spread over the real data." if r >= 0.5 else
+                      "samples cover only part of the real data (low diversity / mode dropping).")))
+    if "density" in res:
+        lines.append(("density", f"density {res['density']:.2f}: about 1 when fakes sit where reals are dense; "
+                      "far below 1 means off-manifold samples, far above means samples crowd a few modes."))
+    if "coverage" in res:
+        c = res["coverage"]
+        lines.append(("coverage", f"coverage {c:.2f}: " + ("good coverage of the real data." if c >= 0.8 else
+                      "partial coverage: some kinds of real samples are rarely generated." if c >= 0.5 else
+                      "poor coverage: the generator misses much of the real data.")))
+    if "memorization" in res:
+        m = res["memorization"]
+        lines.append(("memorization", f"{m * 100:.1f}% suspected copies of training images: "
+                      + ("no sign of copying." if m < 0.01 else "some near-copies: check the nearest-neighbour panel."
+                         if m < 0.05 else "the generator reproduces training images; use more augmentation, "
+                         "fewer steps or more data.")))
+    if "class_acc" in res:
+        acc, ref = res["class_acc"], res.get("classifier_heldout_acc")
+        lines.append(("class_acc", f"class accuracy {acc:.2f}" + (f" (classifier on real held-out: {ref:.2f})"
+                      if ref else "") + (": samples follow their labels." if acc >= 0.8 else
+                      ": samples often do not show the class asked for.")))
+    known = set(METRICS.keys)
+    return [(k, s) for k, s in lines if k in known]
