@@ -100,7 +100,7 @@ def main() -> None:
     bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     print(f"\ndigits 32 px, G/D width {cfg.width}, batch {cfg.batch}, {a.threads} threads, {a.steps} steps x "
           f"{a.repeats} rounds (median), torch {torch.__version__}, native bf16: {bf16}\n")
-    print(f"| variant | img/s | engine / plain |\n|---|---:|---:|")
+    print("| variant | img/s | engine / plain |\n|---|---:|---:|")
     for k, v in med.items():
         print(f"| {k} | {v:.0f} | {v / plain:.2f}x |")
     out = {"benchmark": "throughput", "dataset": "digits", "res": 32, "batch": cfg.batch, "width": cfg.width,

@@ -6,7 +6,6 @@ import pytest
 import torch
 from PIL import Image
 
-from fewgan.cli import main
 from fewgan.losses import GANLoss
 from fewgan.train.checkpoint import load_checkpoint
 
@@ -54,7 +53,8 @@ def _weights(path):
     return flat, ck
 
 
-@pytest.mark.parametrize("extra", [[], ["--conditional", "--loss", "wgan-gp", "--augment", "diffaug"]])
+@pytest.mark.parametrize("extra", [[], ["--conditional", "--loss", "wgan-gp", "--augment", "diffaug",
+                                   "--eval-every", "6", "--eval-n", "50", "--features", "random"]])
 def test_resume_is_bitwise_exact(tmp_path, cli, extra):
     common = ["--data", "digits", "--deterministic", "--seed", "7", "--r1-every", "4", *TINY, *extra]
     assert cli("train", "image", "--out", tmp_path / "straight", "--steps", 24, *common)[0] == 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import TINY, tree_digest
+from conftest import tree_digest
 
 
 def _folder(tmp_path, name, sizes=((16, 16),), corrupt=False):

@@ -1,7 +1,6 @@
 """Metric correctness on known distributions and hand-built cases."""
 import numpy as np
 import pytest
-import torch
 
 from fewgan.errors import UsageError
 from fewgan.metrics import METRICS, load_all, parse_until

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--conditional", action="store_true", default=None, help="class-conditional G and D")
     t.add_argument("--no-spectral-norm", dest="spectral_norm", action="store_false", default=None,
                    help="disable spectral norm in D")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--quiet", action="store_true", help="no progress bar (messages still go to stderr)")
 
     s = sub.add_parser("sample", help="write samples of a trained run as a PNG grid or .npz")
     s.add_argument("run", help="run directory (or a checkpoint file)")
@@ -138,13 +138,13 @@ def cmd_train(a: argparse.Namespace) -> int:
             raise UsageError(f"--resume takes only --steps/--minutes/--device/--threads; the run's own "
                              f"config fixes the rest (got {', '.join(extra)})")
         eng = resume_run(Path(a.resume), given.get("steps"), given.get("minutes"), given.get("device"),
-                         given.get("threads"), verbose=not a.quiet)
+                         given.get("threads"), progress=not a.quiet)
     else:
         if not a.modality:
             raise UsageError("say what to train: 'fewgan train image ...' (or --resume RUN)")
         cfg = TrainConfig(modality=a.modality, **given)
         cfg.out = a.out or f"runs/{Path(cfg.data).name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        eng = start_run(cfg, verbose=not a.quiet)
+        eng = start_run(cfg, progress=not a.quiet)
     print(f"done: step {eng.step} in {Path(eng.out)} (samples/, stats.jsonl, checkpoint.pt, losses.png)")
     return 0
 

@@ -93,7 +93,7 @@ class DomainClassifier(Extractor):
             net = SmallCNN(x.shape[1], n_classes)
             opt = torch.optim.Adam(net.parameters(), 2e-3)
             net.train()
-            for step in range(steps):
+            for _ in range(steps):
                 idx = tr[torch.randint(len(tr), (min(batch, len(tr)),), generator=g)]
                 xb = x[idx]
                 # small random shifts so the features do not hinge on exact pixel positions

@@ -38,7 +38,13 @@ class ImageEvaluator:
             keep = torch.randperm(len(ref_x), generator=g)[:MAX_REFERENCE]
             ref_x, ref_y = ref_x[keep], None if ref_y is None else ref_y[keep]
         self.extractor = get_extractor(features, ref_x, ref_y, fingerprint, cache_dir, inception, seed)
-        self.real_feats = self.extractor(ref_x)
+        real = self.extractor(ref_x)
+        # Our extractors' raw scales are arbitrary; dividing by the real features' RMS makes the
+        # cubic KID kernel see O(1) inner products (as with Inception) and FD comparable across
+        # extractors. Inception features stay raw so FD is the standard FID.
+        self.scale = 1.0 if self.extractor.name == "inception" else \
+            float(real.pow(2).mean().sqrt().clamp(min=1e-12))
+        self.real_feats = real / self.scale
         self.train_x = train_x.float()
         self.n_fake = n_fake or len(ref_x)
         self.n_classes = n_classes if isinstance(self.extractor, DomainClassifier) else 0
@@ -57,7 +63,7 @@ class ImageEvaluator:
     def evaluate(self, sample: Callable[[int, torch.Tensor | None, int], torch.Tensor]) -> dict:
         """sample(n, labels or None, seed) -> fake images (n, C, H, W) in [-1, 1]."""
         fake = sample(self.n_fake, None, self.seed + 12345)
-        ff = self.extractor(fake)
+        ff = self.extractor(fake) / self.scale
         out = {**fd(self.real_feats, ff), **kid(self.real_feats, ff, seed=self.seed), **prdc(self.real_feats, ff),
                **memorization(self.train_x, fake)}
         if self.n_classes:

@@ -66,9 +66,11 @@ def check_out_dir(out: Path) -> None:
 
 
 class Engine:
-    def __init__(self, cfg: TrainConfig, prep: Prepared, out: Path | None, verbose: bool = True):
+    def __init__(self, cfg: TrainConfig, prep: Prepared, out: Path | None, verbose: bool = True,
+                 progress: bool | None = None):
         self.modality = get_modality(cfg.modality)
-        self.cfg, self.prep, self.out, self.verbose = cfg, prep, out, verbose
+        self.cfg, self.prep, self.out, self.verbose = cfg, prep, out, verbose   # verbose: messages on stderr
+        self.show_progress = verbose if progress is None else progress
         self.device = dev = resolve_device(cfg.device)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
@@ -271,7 +273,7 @@ class Engine:
             raise UsageError(f"run is already at step {self.step}: pass --steps larger than {self.step}")
         if self.out and not (self.out / "checkpoint.pt").exists():
             self.save()  # step-0 checkpoint: a rollback target and a resumable run from the start
-        progress = Progress(budget_steps, cfg.minutes, self.step, enabled=self.verbose)
+        progress = Progress(budget_steps, cfg.minutes, self.step, enabled=self.show_progress)
         t_start = t_flush = self._t0
         nimg_flush = self.nimg
         handler_set = threading.current_thread() is threading.main_thread()

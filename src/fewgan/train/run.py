@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import torch
 
 from ..config import TrainConfig
 from ..errors import UsageError
@@ -33,7 +32,7 @@ def _find_checkpoint(run: Path, name: str = "checkpoint.pt") -> Path:
     return ck
 
 
-def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True) -> Engine:
+def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True, progress: bool | None = None) -> Engine:
     cfg.validate()
     resolve_device(cfg.device)
     out = Path(cfg.out) if cfg.out else None
@@ -49,7 +48,7 @@ def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True) ->
         if out:
             out.mkdir(parents=True, exist_ok=True)
             cfg.save(out / "config.json")
-        return Engine(cfg, prep, out, verbose).fit()
+        return Engine(cfg, prep, out, verbose, progress).fit()
     except BaseException:
         if created and out is not None and not (out / "checkpoint.pt").exists():
             shutil.rmtree(out, ignore_errors=True)
@@ -57,7 +56,8 @@ def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True) ->
 
 
 def resume_run(run: Path, steps: int | None = None, minutes: float | None = None,
-               device: str | None = None, threads: int | None = None, verbose: bool = True) -> Engine:
+               device: str | None = None, threads: int | None = None, verbose: bool = True,
+               progress: bool | None = None) -> Engine:
     run = Path(run)
     ck_path = _find_checkpoint(run)
     if ck_path == run:
@@ -81,7 +81,7 @@ def resume_run(run: Path, steps: int | None = None, minutes: float | None = None
     prep = get_modality(cfg.modality).prepare(cfg)
     if prep.fingerprint != ck["data_fingerprint"]:
         raise UsageError(f"the data {cfg.data!r} changed since this run started: restore it or start a new run")
-    engine = Engine(cfg, prep, run, verbose)
+    engine = Engine(cfg, prep, run, verbose, progress)
     engine.load_state_dict(load_checkpoint(ck_path, engine.device))
     cfg.save(run / "config.json")
     return engine.fit()

@@ -1,0 +1,70 @@
+"""Evaluation during training (metrics.jsonl, best.pt, --until), `fewgan evaluate` and `fewgan report`."""
+import json
+
+
+from fewgan.train.checkpoint import load_checkpoint
+
+from conftest import TINY
+
+IMAGE_KEYS = {"fd", "kid", "precision", "recall", "density", "coverage", "memorization"}
+
+
+def _rows(path):
+    return [json.loads(l) for l in path.read_text().splitlines()]
+
+
+def test_eval_every_writes_metrics_and_best(tmp_path, cli):
+    out = tmp_path / "r"
+    code, _, _ = cli("train", "image", "--out", out, "--steps", 20, "--eval-every", 10, "--eval-n", 200,
+                     "--max-images", 300, *TINY)
+    assert code == 0
+    rows = _rows(out / "metrics.jsonl")
+    assert [r["step"] for r in rows] == [10, 20]
+    r = rows[-1]
+    assert IMAGE_KEYS <= set(r) and r["n_fake"] == 200 and r["n_train"] == 300
+    assert r["n_real"] == 1797                               # reference = all digits, not the subset
+    assert r["extractor"] == "domain" and r["classifier_heldout_acc"] > 0.8
+    best = load_checkpoint(out / "best.pt")
+    assert best["best_metric"]["fd"] == min(x["fd"] for x in rows)
+    assert list(out.glob("extractor-domain-*.pt")), "the domain classifier is cached in the run directory"
+
+
+def test_until_stops_early_when_bound_is_met(tmp_path, cli):
+    out = tmp_path / "r"
+    code, _, err = cli("train", "image", "--out", out, "--steps", 60, "--eval-every", 10, "--eval-n", 100,
+                       "--features", "random", "--until", "precision>=0", *TINY)
+    assert code == 0 and "reached precision>=0 at step 10" in err
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 10
+    # an unreachable bound runs the whole budget
+    out2 = tmp_path / "r2"
+    assert cli("train", "image", "--out", out2, "--steps", 20, "--eval-every", 10, "--eval-n", 100,
+               "--features", "random", "--until", "fd<=0", *TINY)[0] == 0
+    assert load_checkpoint(out2 / "checkpoint.pt")["step"] == 20
+
+
+def test_evaluate_json_and_table(tiny_run, cli):
+    code, out, _ = cli("evaluate", tiny_run, "--json", "--n", 200, "--features", "random")
+    res = json.loads(out)
+    assert code == 0 and IMAGE_KEYS <= set(res) and res["step"] == 20 and res["extractor"] == "random"
+    assert 0 <= res["precision"] <= 1 and 0 <= res["memorization"] <= 1
+    code, out, _ = cli("evaluate", tiny_run, "--n", 200, "--features", "random")
+    assert code == 0 and "fd" in out and "real vs real" in out and "suspected copies" in out
+    assert _rows(tiny_run / "metrics.jsonl")[-1]["source"] == "evaluate"
+
+
+def test_report_is_self_contained(tiny_run, cli):
+    code, out, _ = cli("report", tiny_run)
+    page = (tiny_run / "report.html").read_text()
+    assert code == 0 and "report.html" in out
+    for heading in ("Verdict", "Samples", "Real training images", "Nearest-neighbour", "Training curves",
+                    "Metric curves", "Config", "Environment"):
+        assert heading in page, heading
+    assert page.count("data:image/png;base64,") >= 5
+    assert "http://" not in page and "https://" not in page     # opens offline
+
+
+def test_evaluate_errors(tmp_path, cli):
+    code, _, err = cli("evaluate", tmp_path)
+    assert code == 2 and "not a fewgan run directory" in err
+    code, _, err = cli("train", "image", "--until", "fid<=3", "--out", tmp_path / "x")
+    assert code == 2 and "unknown metric 'fid'" in err
