@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -29,19 +30,22 @@ def _positive_int(s: str) -> int:
     return v
 
 
-def _positive_float(s: str) -> float:
+def _float(s: str, minimum: float, strict: bool) -> float:
     try:
         v = float(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"{s} must be a finite number > 0")
+    if not math.isfinite(v) or v < minimum or (strict and v == minimum):
+        raise argparse.ArgumentTypeError(f"{s} must be a finite number {'>' if strict else '>='} {minimum:g}")
     return v
+
+
+def _positive_float(s: str) -> float:
+    return _float(s, 0.0, strict=True)
 
 
 def _nonneg_float(s: str) -> float:
-    v = _positive_float(s) if s.strip() not in ("0", "0.0") else 0.0
-    return v
+    return _float(s, 0.0, strict=False)
 
 
 # (flag, config field, type, help). Defaults come from TrainConfig so there is one source of truth.
@@ -60,7 +64,7 @@ TRAIN_FLAGS = [
     ("--aug-ops", "aug_ops", str, "comma list of color,translation,cutout"),
     ("--ada-target", "ada_target", _positive_float, "ADA target for E[sign D(real)]"),
     ("--ada-kimg", "ada_kimg", _positive_float, "ADA speed: kimg for p to move from 0 to 1"),
-    ("--r1-gamma", "r1_gamma", _nonneg_float, "R1 weight (default 0.0002*res^2/batch; 0 disables)"),
+    ("--r1-gamma", "r1_gamma", _nonneg_float, "R1 weight (0 disables)"),
     ("--r1-every", "r1_every", _positive_int, "lazy R1 interval in steps"),
     ("--ema-kimg", "ema_kimg", _positive_float, "EMA half-life of G in thousands of images"),
     ("--width", "width", _positive_int, "channel width multiplier of G and D (default by resolution)"),

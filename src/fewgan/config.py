@@ -44,7 +44,8 @@ class TrainConfig:
     d_lr: float = 4e-4
     beta1: float = 0.5
     beta2: float = 0.99
-    r1_gamma: float | None = None      # None: 0.0002 * res^2 / batch (StyleGAN2-ADA heuristic), x4 floor
+    r1_gamma: float = 1.0              # R1 weight; StyleGAN2-ADA's 0.0002*res^2/batch (0.003 at 32 px) let D
+                                       # win outright on histology here (G collapsed); 1.0 did not (docs/)
     r1_every: int = 16                 # lazy regularisation interval
     gp_lambda: float = 10.0            # wgan-gp only
     # small-data tricks
@@ -94,7 +95,7 @@ class TrainConfig:
             v = getattr(self, name)
             need(math.isfinite(v) and v > 0, f"--{name.replace('_', '-')} must be > 0, got {v}")
         need(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)")
-        need(self.r1_gamma is None or self.r1_gamma >= 0, "--r1-gamma must be >= 0")
+        need(self.r1_gamma >= 0, "--r1-gamma must be >= 0")
         need(self.z_dim >= 1, "--z-dim must be >= 1")
         need(self.width is None or self.width >= 1, "--width must be >= 1")
         for name in ("log_every", "sample_every", "ckpt_every", "r1_every", "ada_interval"):

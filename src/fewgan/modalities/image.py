@@ -77,7 +77,6 @@ class ImageModality:
             res=res,
             width=cfg.width or max(8, 512 // res),            # 16 px: 32, 32 px: 16, 64 px: 8
             augment=cfg.augment if cfg.augment != "auto" else ("diffaug" if n < 1000 else "ada"),
-            r1_gamma=cfg.r1_gamma if cfg.r1_gamma is not None else 0.0002 * res ** 2 / cfg.batch,
             ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 10 / 32,
             steps=cfg.steps if cfg.steps is not None or cfg.minutes is not None else 2000,
         )

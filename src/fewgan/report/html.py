@@ -17,7 +17,7 @@ from .plots import losses_png, metrics_png
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
 h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
-.sub{color:#666} img{image-rendering:pixelated;max-width:100%} .grid2{display:flex;gap:2rem;flex-wrap:wrap}
+.sub{color:#666} img{image-rendering:pixelated;max-width:100%} .panel img{width:100%;max-width:480px} .grid2{display:flex;gap:2rem;flex-wrap:wrap}
 .grid2>div{flex:1;min-width:300px} table{border-collapse:collapse} td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;
 text-align:left;font-variant-numeric:tabular-nums} .verdict li{margin:.25rem 0} code{background:#f4f4f4;padding:0 .2rem}
 """
@@ -74,10 +74,10 @@ def write_report(run: Path, data: str | None = None, device: str = "cpu") -> Pat
                  f"<table><tr><th>metric</th><th>this run</th><th>real vs real</th></tr>{rows}</table>")
     panels = modality.report_panels(ev)
     # The first two panels (samples, real data) side by side, the rest full width.
-    parts.append("<div class=grid2>" + "".join(f"<div><h2>{html.escape(t)}</h2>{h}</div>" for t, h in panels[:2])
-                 + "</div>")
+    parts.append("<div class=grid2>" + "".join(f"<div class=panel><h2>{html.escape(t)}</h2>{h}</div>"
+                                               for t, h in panels[:2]) + "</div>")
     for t, h in panels[2:]:
-        parts.append(f"<h2>{html.escape(t)}</h2>{h}")
+        parts.append(f"<div class=panel><h2>{html.escape(t)}</h2>{h}</div>")
     ada_note = "" if cfg.augment == "ada" else (f"<p class=sub>ADA is off for this run (augment={cfg.augment}"
                                                 + (": p fixed at 1" if cfg.augment == "diffaug" else "") + ").</p>")
     parts.append(f"<h2>Training curves (losses, D outputs, ADA p)</h2>{ada_note}{img_tag(losses_png(stats), 'losses')}")

@@ -96,7 +96,7 @@ class Engine:
         self.ada = (AdaController(cfg.ada_target, cfg.ada_interval, cfg.ada_kimg, cfg.batch, dev)
                     if self.augment is not None and cfg.augment == "ada" else None)
         r1 = cfg.r1_gamma if cfg.loss != "wgan-gp" else 0.0
-        self.loss = GANLoss(self.G, self.D, cfg.loss, self.augment, r1 or 0.0, cfg.gp_lambda, autocast,
+        self.loss = GANLoss(self.G, self.D, cfg.loss, self.augment, r1, cfg.gp_lambda, autocast,
                             self.stats.report)
         self.loss.aug_p = self.ada.p if self.ada else 1.0
         self.step, self.nimg, self.rollbacks = 0, 0, 0
