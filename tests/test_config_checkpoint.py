@@ -20,7 +20,9 @@ def test_config_round_trips(tmp_path):
 @pytest.mark.parametrize("kw,msg", [({"loss": "wgan"}, "unknown loss"), ({"augment": "x"}, "unknown augment"),
                                     ({"aug_ops": "color,blur"}, "unknown aug op"), ({"steps": 0}, "steps"),
                                     ({"batch": 0}, "batch"), ({"g_lr": float("nan")}, "g-lr"),
-                                    ({"device": "tpu"}, "unknown device"), ({"res": 4}, "res")])
+                                    ({"device": "tpu"}, "unknown device"), ({"res": 4}, "res"),
+                                    ({"seed": -1}, "seed"), ({"ada_kimg": 0}, "ada-kimg"),
+                                    ({"ada_target": 1.5}, "ada-target"), ({"ema_kimg": -1}, "ema-kimg")])
 def test_config_validation(kw, msg):
     with pytest.raises(UsageError, match=msg):
         TrainConfig(**kw).validate()

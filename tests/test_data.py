@@ -91,3 +91,12 @@ def test_shared_mnist():
 def test_codec_upsamples_digits_to_32():
     prep = get_modality("image").prepare(TrainConfig(data="digits"))
     assert prep.x.shape[-1] == 32 and isinstance(prep.x, torch.Tensor)
+
+
+def test_16_bit_images_are_rescaled_not_clipped(tmp_path):
+    for i, top in enumerate((65535, 30000)):
+        a = np.linspace(0, top, 16 * 16).reshape(16, 16).astype(np.uint16)
+        Image.fromarray(a).save(tmp_path / f"{i}.png")
+    d = load_images(str(tmp_path))
+    assert d.x.shape == (2, 1, 16, 16)
+    assert d.x[0].max() == pytest.approx(1.0) and d.x[1].max() == pytest.approx(30000 / 65535, rel=1e-4)

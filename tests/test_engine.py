@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+from fewgan.cli import main
 from fewgan.losses import GANLoss
 from fewgan.train.checkpoint import load_checkpoint
 
@@ -54,7 +55,7 @@ def _weights(path):
 
 
 @pytest.mark.parametrize("extra", [[], ["--conditional", "--loss", "wgan-gp", "--augment", "diffaug",
-                                   "--eval-every", "6", "--eval-n", "50", "--features", "random"]])
+                                   "--eval-every", "6", "--eval-n", "50"]])
 def test_resume_is_bitwise_exact(tmp_path, cli, extra):
     common = ["--data", "digits", "--deterministic", "--seed", "7", "--r1-every", "4", *TINY, *extra]
     assert cli("train", "image", "--out", tmp_path / "straight", "--steps", 24, *common)[0] == 0
@@ -88,7 +89,9 @@ def test_nan_guard_rolls_back_with_halved_lr(tmp_path, cli, monkeypatch):
         return loss * float("nan") if calls["n"] == 13 else loss
 
     monkeypatch.setattr(GANLoss, "g_main", flaky)
-    code, _, err = cli("train", "image", "--out", tmp_path / "r", "--steps", 20, *TINY, "--ckpt-every", 10)
+    # evaluation every 5 steps must never run on the diverged model (it would crash or log junk)
+    code, _, err = cli("train", "image", "--out", tmp_path / "r", "--steps", 20, *TINY, "--ckpt-every", 10,
+                       "--eval-every", 5, "--eval-n", 50, "--features", "random")
     assert code == 0
     ck = load_checkpoint(tmp_path / "r" / "checkpoint.pt")
     assert ck["step"] == 20 and ck["rollbacks"] == 1
@@ -96,6 +99,8 @@ def test_nan_guard_rolls_back_with_halved_lr(tmp_path, cli, monkeypatch):
     assert all(torch.isfinite(t).all() for t in ck["G"].values())
     rows = [json.loads(l) for l in (tmp_path / "r" / "stats.jsonl").read_text().splitlines()]
     assert any(r.get("event") == "rollback" for r in rows)
+    metrics = [json.loads(l) for l in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(m["fd"]) for m in metrics)
 
 
 def test_nan_guard_gives_up_after_three_rollbacks(tmp_path, cli, monkeypatch):
@@ -106,3 +111,20 @@ def test_nan_guard_gives_up_after_three_rollbacks(tmp_path, cli, monkeypatch):
     assert "non-finite" in err and "3 rollbacks" in err and "Traceback" not in err
     ck = load_checkpoint(tmp_path / "r" / "checkpoint.pt")      # the last good checkpoint survives
     assert ck["step"] == 0 and all(torch.isfinite(t).all() for t in ck["G"].values())
+
+
+def test_failed_start_leaves_nothing_behind(tmp_path, cli, monkeypatch):
+    from fewgan.train.loop import Engine
+
+    def boom(self):
+        raise RuntimeError("simulated failure before the first checkpoint")
+
+    monkeypatch.setattr(Engine, "fit", boom)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(RuntimeError):
+        main(["train", "image", "--out", str(empty), "--steps", "5", *TINY])
+    assert empty.is_dir() and not any(empty.iterdir())
+    with pytest.raises(RuntimeError):
+        main(["train", "image", "--out", str(tmp_path / "a" / "b" / "c"), "--steps", "5", *TINY])
+    assert not (tmp_path / "a").exists()

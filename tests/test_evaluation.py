@@ -68,3 +68,30 @@ def test_evaluate_errors(tmp_path, cli):
     assert code == 2 and "not a fewgan run directory" in err
     code, _, err = cli("train", "image", "--until", "fid<=3", "--out", tmp_path / "x")
     assert code == 2 and "unknown metric 'fid'" in err
+
+
+def test_conditional_runs_report_class_accuracy(tmp_path, cli):
+    out = tmp_path / "c"
+    assert cli("train", "image", "--out", out, "--steps", 10, "--conditional", "--eval-every", 10,
+               "--eval-n", 100, "--max-images", 300, *TINY)[0] == 0
+    row = _rows(out / "metrics.jsonl")[-1]
+    assert 0 <= row["class_acc"] <= 1 and row["extractor"] == "domain"
+
+
+def test_inception_torchscript_plumbing(tiny_run, cli, tmp_path):
+    """A stand-in with the clean-fid/StyleGAN call signature: model(x in [0, 255], return_features=True)."""
+    import torch
+
+    class FakeInception(torch.nn.Module):
+        def forward(self, x: torch.Tensor, return_features: bool = False) -> torch.Tensor:
+            assert x.shape[1] == 3 and x.shape[2] == 299
+            return torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3)), x.amax(dim=(2, 3))], 1) / 255.0
+
+    path = tmp_path / "inception.pt"
+    torch.jit.script(FakeInception()).save(str(path))
+    code, out, err = cli("evaluate", tiny_run, "--json", "--n", 50, "--inception", path)
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["extractor"] == "inception" and res["fd"] >= 0
+    code, _, err = cli("evaluate", tiny_run, "--inception", tmp_path / "missing.pt")
+    assert code == 2 and "no such file" in err

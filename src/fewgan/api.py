@@ -8,6 +8,7 @@ import torch
 
 from .config import TrainConfig
 from .train.checkpoint import load_checkpoint, save_checkpoint
+from .train.loop import resolve_device
 from .train.run import TrainedGenerator, _find_checkpoint, start_run
 from .train.sampling import generate
 
@@ -55,7 +56,8 @@ class _GAN:
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu"):
-        ck = load_checkpoint(_find_checkpoint(Path(path)), device)
+        resolve_device(device)
+        ck = load_checkpoint(_find_checkpoint(Path(path)))
         obj = cls.__new__(cls)
         obj.config = TrainConfig.from_dict(ck["config"])
         obj.config.device = device

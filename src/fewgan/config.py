@@ -97,6 +97,12 @@ class TrainConfig:
         need(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)")
         need(self.r1_gamma >= 0, "--r1-gamma must be >= 0")
         need(self.z_dim >= 1, "--z-dim must be >= 1")
+        need(self.seed >= 0, f"--seed must be >= 0, got {self.seed}")
+        need(0 < self.ada_target < 1, f"--ada-target must be in (0, 1), got {self.ada_target}")
+        need(self.ada_kimg > 0, f"--ada-kimg must be > 0, got {self.ada_kimg}")
+        need(self.ema_kimg is None or self.ema_kimg > 0, f"--ema-kimg must be > 0, got {self.ema_kimg}")
+        need(self.ema_rampup >= 0, f"ema_rampup must be >= 0, got {self.ema_rampup}")
+        need(self.gp_lambda >= 0, f"gp_lambda must be >= 0, got {self.gp_lambda}")
         need(self.width is None or self.width >= 1, "--width must be >= 1")
         for name in ("log_every", "sample_every", "ckpt_every", "r1_every", "ada_interval"):
             need(getattr(self, name) >= 1, f"--{name.replace('_', '-')} must be >= 1")

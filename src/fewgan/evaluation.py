@@ -9,6 +9,7 @@ from .config import TrainConfig
 from .errors import UsageError
 from .modalities import Prepared, get_modality
 from .train.checkpoint import load_checkpoint
+from .train.loop import resolve_device
 from .train.run import ARRAY_DATA, TrainedGenerator, _find_checkpoint
 from .train.sampling import generate
 from .train.stats import append_jsonl
@@ -31,7 +32,8 @@ class Evaluation:
 def evaluate_run(run: Path, data: str | None = None, n: int | None = None, features: str | None = None,
                  inception: str | None = None, device: str = "cpu", log: bool = True) -> Evaluation:
     run = Path(run)
-    ck = load_checkpoint(_find_checkpoint(run), device)
+    resolve_device(device)
+    ck = load_checkpoint(_find_checkpoint(run))
     cfg = TrainConfig.from_dict(ck["config"])
     if data:
         cfg.data, cfg.max_images = data, None

@@ -172,8 +172,7 @@ def _load_folder(path: Path) -> ImageData:
         try:
             with Image.open(f) as im:
                 im.load()
-                mode = "RGB" if im.mode not in ("L", "I", "I;16", "1", "F") else "L"
-                imgs.append(np.asarray(im.convert(mode)))
+                imgs.append(_pil_to_float01(im))
         except (UnidentifiedImageError, OSError, SyntaxError) as e:
             raise UsageError(f"{f}: cannot read image ({e.__class__.__name__}): remove or replace the corrupt file") from None
         sizes.setdefault(imgs[-1].shape[:2], f)
@@ -192,6 +191,16 @@ def _load_folder(path: Path) -> ImageData:
     data = from_arrays(arr, y, str(path))
     data.classes = classes if y is not None else None
     return data
+
+
+def _pil_to_float01(im) -> np.ndarray:
+    """(H, W) or (H, W, 3) float32 in [0, 1]; 16-bit and float greys are rescaled, not clipped."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return np.asarray(im, dtype=np.float32) / 65535.0
+    if im.mode == "F":
+        return np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)
+    arr = np.asarray(im.convert("L" if im.mode in ("L", "1", "LA") else "RGB"))
+    return arr.astype(np.float32) / 255.0
 
 
 def load_images(source: str, seed: int = 0) -> ImageData:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import UsageError
-from ..train.checkpoint import load_checkpoint, save_checkpoint
+from ..train.checkpoint import isolated_rng, load_checkpoint, save_checkpoint
 
 EXTRACTOR_VERSION = 2
 
@@ -88,8 +88,7 @@ class DomainClassifier(Extractor):
         perm = torch.randperm(len(x), generator=g)
         n_test = max(1, len(x) // 5)
         te, tr = perm[:n_test], perm[n_test:]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with isolated_rng(seed):
             net = SmallCNN(x.shape[1], n_classes)
             opt = torch.optim.Adam(net.parameters(), 2e-3)
             net.train()
@@ -114,7 +113,8 @@ class DomainClassifier(Extractor):
 
     @classmethod
     def from_state(cls, s: dict) -> "DomainClassifier":
-        net = SmallCNN(s["channels"], s["n_classes"])
+        with isolated_rng(0):  # init weights are overwritten; keep the global RNG untouched
+            net = SmallCNN(s["channels"], s["n_classes"])
         net.load_state_dict(s["net"])
         obj = cls(net, 0.0, 0, 0)
         obj.info = dict(s["info"])
@@ -126,8 +126,7 @@ class RandomCNN(Extractor):
 
     def __init__(self, channels: int, seed: int = 0):
         super().__init__()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with isolated_rng(seed):
             self.net = nn.Sequential(
                 nn.Conv2d(channels, 32, 3, 1, 1), nn.ReLU(),
                 nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU(),

@@ -6,6 +6,7 @@ renamed over the old one, so a crash mid-write never leaves a half checkpoint.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import random
@@ -54,12 +55,13 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Always loads to CPU: load_state_dict moves tensors to the modules' device."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path}: no checkpoint here: is this a fewgan run directory?")
     try:
-        ck = torch.load(path, map_location=map_location, weights_only=True)
+        ck = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise UsageError(f"{path}: cannot load checkpoint ({e.__class__.__name__}): the file is corrupt "
                          "or not a fewgan checkpoint") from None
@@ -69,6 +71,15 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         raise UsageError(f"{path}: checkpoint format {ck['format_version']} is newer than this fewgan "
                          f"({FORMAT_VERSION}): upgrade fewgan")
     return ck
+
+
+@contextlib.contextmanager
+def isolated_rng(seed: int):
+    """Run a block with its own seeded CPU RNG, leaving every global generator as it was.
+    (torch.manual_seed would also reseed CUDA generators, which fork_rng(devices=[]) does not restore.)"""
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        yield
 
 
 def rng_state() -> dict[str, Any]:
@@ -86,7 +97,7 @@ def rng_state() -> dict[str, Any]:
 def set_rng_state(st: dict[str, Any]) -> None:
     torch.set_rng_state(st["torch"].cpu())
     name, key, pos, has_gauss, cached = st["numpy"]
-    np.random.set_state((name, key.numpy().astype(np.uint32), int(pos), int(has_gauss), float(cached)))
+    np.random.set_state((name, key.cpu().numpy().astype(np.uint32), int(pos), int(has_gauss), float(cached)))
     version, internal, gauss = st["python"]
     random.setstate((version, tuple(internal), gauss))
     if "cuda" in st and torch.cuda.is_available():

@@ -137,6 +137,11 @@ class Engine:
             self.ada.load_state_dict(ck["ada"])
         self.step, self.nimg, self.rollbacks = ck["step"], ck["nimg"], ck["rollbacks"]
         self.best = ck.get("best")
+        best_file = self.out / "best.pt" if self.out else None
+        if best_file is not None and best_file.is_file():  # best.pt may be newer than checkpoint.pt
+            on_disk = load_checkpoint(best_file).get("best_metric", {}).get(self.best_key)
+            if on_disk is not None and METRICS.better(self.best_key, on_disk, self.best):
+                self.best = on_disk
         if not keep_clock:  # a rollback does not give back the wall time spent
             self._elapsed0, self._t0 = ck["elapsed_s"], time.perf_counter()
         set_rng_state(ck["rng"])
@@ -154,19 +159,17 @@ class Engine:
         real = self.x[idx].contiguous(memory_format=self.mem)
         return real, None if self.y is None else self.y[idx]
 
-    def _gen_inputs(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        z = torch.randn(self.cfg.batch, self.cfg.z_dim, device=self.device)
-        c = None
-        if self.conditional:  # fake labels follow the real label distribution
-            c = self.y[torch.randint(len(self.y), (self.cfg.batch,), device=self.device)]
-        return z, c
+    def _noise(self) -> torch.Tensor:
+        return torch.randn(self.cfg.batch, self.cfg.z_dim, device=self.device)
 
     def train_step(self) -> None:
         cfg, loss = self.cfg, self.loss
         # One G forward serves both phases: D sees it detached, then G is updated through it.
         real, rc = self._batch()
-        z, c = self._gen_inputs()
-        fake = loss.run_G(z, c)
+        # Conditional: fakes take the real batch's labels, so they follow the label distribution
+        # and each GP interpolate pairs a real and a fake of the same class.
+        c = rc
+        fake = loss.run_G(self._noise(), c)
         # D: main loss on real + fake, then lazy R1 every r1_every steps.
         self.D.requires_grad_(True)
         loss_d, real_logits = loss.d_main(real, rc, fake, c)
@@ -243,7 +246,7 @@ class Engine:
                 "rollbacks with halved learning rates: lower --g-lr/--d-lr, try --loss ns with R1, "
                 "or check the data")
         n, bad_step = self.rollbacks, self.step
-        self.load_state_dict(load_checkpoint(self.out / "checkpoint.pt", self.device), keep_clock=True)
+        self.load_state_dict(load_checkpoint(self.out / "checkpoint.pt"), keep_clock=True)
         self.rollbacks = n
         for opt, base in ((self.opt_G, self.cfg.g_lr), (self.opt_D, self.cfg.d_lr)):
             for group in opt.param_groups:
@@ -289,28 +292,29 @@ class Engine:
                 out_of_time = cfg.minutes is not None and now - t_start >= cfg.minutes * 60
                 last = (budget_steps is not None and self.step >= budget_steps) or out_of_time \
                     or self._stop_requested
-                if self.step % cfg.log_every == 0 or last:
-                    if not self._healthy():
-                        self._rollback()
-                        continue
+                log_due = self.step % cfg.log_every == 0 or last
+                eval_due = bool(self.eval_every) and (self.step % self.eval_every == 0 or last)
+                sample_due = self.step % cfg.sample_every == 0 or last
+                ckpt_due = self.step % cfg.ckpt_every == 0 or last
+                if (log_due or eval_due or sample_due or ckpt_due) and not self._healthy():
+                    self._rollback()     # never log, evaluate, preview or save a diverged model
+                    continue
+                if log_due:
                     ips = (self.nimg - nimg_flush) / max(now - t_flush, 1e-9)
                     row = self.stats.flush(step=self.step, kimg=round(self.nimg / 1000, 3),
                                            time_s=round(self.elapsed(), 2), img_per_s=round(ips, 1),
                                            ada_p=float(self.ada.p) if self.ada else None)
                     t_flush, nimg_flush = now, self.nimg
                     progress.update(self.step, _progress_info(row, self.last_metrics, self.best_key))
-                if self.eval_every and (self.step % self.eval_every == 0 or last):
+                if eval_due:
                     res = self.evaluate()
                     if self.until and self.until.met(res) and not last:
                         self._log(f"reached {self.until} at step {self.step} "
                                   f"({self.until.key}={res[self.until.key]:.4g}): stopping")
-                        last = True
-                if self.step % cfg.sample_every == 0 or last:
+                        last = sample_due = ckpt_due = True
+                if sample_due:
                     self.preview()
-                if self.step % cfg.ckpt_every == 0 or last:
-                    if not self._healthy():
-                        self._rollback()
-                        continue
+                if ckpt_due:
                     self.save()
                 if last:
                     break
@@ -328,7 +332,7 @@ class Engine:
         return self
 
 
-def _progress_info(row: dict, metrics: dict, key: str) -> str:
+def _progress_info(row: dict, metrics: dict, metric_key: str) -> str:
     parts = []
     for key, label in (("loss/G", "G"), ("loss/D", "D"), ("D/real", "Dr"), ("D/fake", "Df")):
         if key in row:
@@ -336,6 +340,6 @@ def _progress_info(row: dict, metrics: dict, key: str) -> str:
     if row.get("ada_p") is not None:
         parts.append(f"p {row['ada_p']:.2f}")
     parts.append(f"{row['img_per_s']:.0f} img/s")
-    if metrics.get(key) is not None:
-        parts.append(f"{key} {metrics[key]:.4g}")
+    if metrics.get(metric_key) is not None:
+        parts.append(f"{metric_key} {metrics[metric_key]:.4g}")
     return " | ".join(parts)

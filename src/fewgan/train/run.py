@@ -43,15 +43,25 @@ def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True, pr
         cfg.data = ARRAY_DATA
     prep = modality.prepare(cfg, data, labels)
     cfg = modality.resolve_defaults(cfg, prep).validate()
-    created = out is not None and not out.exists()
+    # check_out_dir guarantees out is missing or empty. If the run fails before its first
+    # checkpoint, undo what this call wrote: empty a directory that was empty, or remove the
+    # directories it created (parents included).
+    existed = out is not None and out.exists()
+    top = out
+    while top is not None and not top.parent.exists():
+        top = top.parent
     try:
         if out:
             out.mkdir(parents=True, exist_ok=True)
             cfg.save(out / "config.json")
         return Engine(cfg, prep, out, verbose, progress).fit()
     except BaseException:
-        if created and out is not None and not (out / "checkpoint.pt").exists():
-            shutil.rmtree(out, ignore_errors=True)
+        if out is not None and not (out / "checkpoint.pt").exists():
+            if existed:
+                for p in out.iterdir():
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+            else:
+                shutil.rmtree(top, ignore_errors=True)
         raise
 
 
@@ -82,7 +92,7 @@ def resume_run(run: Path, steps: int | None = None, minutes: float | None = None
     if prep.fingerprint != ck["data_fingerprint"]:
         raise UsageError(f"the data {cfg.data!r} changed since this run started: restore it or start a new run")
     engine = Engine(cfg, prep, run, verbose, progress)
-    engine.load_state_dict(load_checkpoint(ck_path, engine.device))
+    engine.load_state_dict(ck)
     cfg.save(run / "config.json")
     return engine.fit()
 
@@ -102,4 +112,5 @@ class TrainedGenerator:
 
     @classmethod
     def open(cls, path: Path, device: str = "cpu") -> "TrainedGenerator":
-        return cls(load_checkpoint(_find_checkpoint(Path(path)), device), device)
+        resolve_device(device)
+        return cls(load_checkpoint(_find_checkpoint(Path(path))), device)
