@@ -128,3 +128,12 @@ def test_failed_start_leaves_nothing_behind(tmp_path, cli, monkeypatch):
     with pytest.raises(RuntimeError):
         main(["train", "image", "--out", str(tmp_path / "a" / "b" / "c"), "--steps", "5", *TINY])
     assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize("data,channels", [("faces100", 1), ("histology", 3)])
+def test_builtin_datasets_train_end_to_end(tmp_path, cli, data, channels):
+    out = tmp_path / data
+    assert cli("train", "image", "--data", data, "--out", out, "--steps", 4, "--max-images", 50, *TINY)[0] == 0
+    ck = load_checkpoint(out / "checkpoint.pt")
+    assert ck["step"] == 4 and ck["codec"]["channels"] == channels and ck["config"]["augment"] == "ada"
+    assert (out / "samples" / "step-000004.png").exists()

@@ -1,6 +1,8 @@
 """Evaluation during training (metrics.jsonl, best.pt, --until), `fewgan evaluate` and `fewgan report`."""
 import json
 
+import pytest
+
 
 from fewgan.train.checkpoint import load_checkpoint
 
@@ -78,6 +80,7 @@ def test_conditional_runs_report_class_accuracy(tmp_path, cli):
     assert 0 <= row["class_acc"] <= 1 and row["extractor"] == "domain"
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit is deprecated in 2.13; the files are TorchScript
 def test_inception_torchscript_plumbing(tiny_run, cli, tmp_path):
     """A stand-in with the clean-fid/StyleGAN call signature: model(x in [0, 255], return_features=True)."""
     import torch

@@ -49,7 +49,7 @@ class TrainConfig:
     r1_every: int = 16                 # lazy regularisation interval
     gp_lambda: float = 10.0            # wgan-gp only
     # small-data tricks
-    augment: str = "auto"              # auto: diffaug below 1000 images, ada above
+    augment: str = "auto"              # auto: the modality's choice (images: ada, see docs/benchmarks.md)
     aug_ops: str = "color,translation,cutout"
     ada_target: float = 0.6
     ada_interval: int = 4
