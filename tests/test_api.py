@@ -36,3 +36,12 @@ def test_fit_tensor_with_labels():
 def test_sample_before_fit_is_an_error():
     with pytest.raises(RuntimeError, match="not trained"):
         ImageGAN().sample(3)
+
+
+def test_array_run_cannot_be_resumed_from_cli(tmp_path, capsys):
+    from fewgan.cli import main
+    x = np.random.default_rng(0).random((20, 16, 16)).astype(np.float32)
+    ImageGAN(**TINY).fit(x, out=tmp_path / "arr")
+    assert main(["train", "--resume", str(tmp_path / "arr"), "--steps", "10"]) == 2
+    assert "in-memory array" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "arr")]) == 2       # needs --data to compare with

@@ -3,7 +3,6 @@ import json
 
 import pytest
 
-
 from fewgan.train.checkpoint import load_checkpoint
 
 from conftest import TINY

@@ -77,8 +77,8 @@ def resume_run(run: Path, steps: int | None = None, minutes: float | None = None
     ck = load_checkpoint(ck_path)
     cfg = TrainConfig.from_dict(ck["config"])
     if cfg.data == ARRAY_DATA:
-        raise UsageError(f"{run} was trained on an in-memory array: resume it from Python, "
-                         "not the CLI")
+        raise UsageError(f"{run} was trained on an in-memory array, which a run directory does not hold: "
+                         "save the array as .npy and train on that file to get a resumable run")
     cfg.steps, cfg.minutes, cfg.out = steps, minutes, str(run)
     if device:
         cfg.device = device
