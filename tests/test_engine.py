@@ -137,3 +137,21 @@ def test_builtin_datasets_train_end_to_end(tmp_path, cli, data, channels):
     ck = load_checkpoint(out / "checkpoint.pt")
     assert ck["step"] == 4 and ck["codec"]["channels"] == channels and ck["config"]["augment"] == "ada"
     assert (out / "samples" / "step-000004.png").exists()
+
+
+def test_interrupt_saves_a_resumable_checkpoint(tmp_path, cli, monkeypatch):
+    from fewgan.train.loop import Engine
+    real_step = Engine.train_step
+
+    def step_then_ctrl_c(self):
+        real_step(self)
+        if self.step == 7:
+            self._request_stop()          # what the SIGINT handler does
+
+    monkeypatch.setattr(Engine, "train_step", step_then_ctrl_c)
+    code, out, err = cli("train", "image", "--out", tmp_path / "r", "--steps", 50, *TINY)
+    assert code == 130 and "interrupted" in err and "--resume" in err and "done" not in out
+    assert load_checkpoint(tmp_path / "r" / "checkpoint.pt")["step"] == 7
+    monkeypatch.setattr(Engine, "train_step", real_step)
+    assert cli("train", "--resume", tmp_path / "r", "--steps", 12, "--quiet")[0] == 0
+    assert load_checkpoint(tmp_path / "r" / "checkpoint.pt")["step"] == 12

@@ -149,6 +149,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         cfg = TrainConfig(modality=a.modality, **given)
         cfg.out = a.out or f"runs/{Path(cfg.data).name}-{time.strftime('%Y%m%d-%H%M%S')}"
         eng = start_run(cfg, progress=not a.quiet)
+    if eng.interrupted:
+        return 130
     print(f"done: step {eng.step} in {Path(eng.out)} (samples/, stats.jsonl, checkpoint.pt, losses.png)")
     return 0
 

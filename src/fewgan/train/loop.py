@@ -269,6 +269,11 @@ class Engine:
     def _request_stop(self, *_):
         self._stop_requested = True
 
+    @property
+    def interrupted(self) -> bool:
+        """Stopped early by Ctrl-C (after finishing the step and saving)."""
+        return self._stop_requested
+
     def fit(self) -> "Engine":
         cfg = self.cfg
         budget_steps = cfg.steps
