@@ -67,3 +67,11 @@ def test_unknown_loss():
     from fewgan.errors import UsageError
     with pytest.raises(UsageError, match="unknown loss"):
         LOSSES.get("nope")
+
+
+def test_r1_works_for_non_image_samples():
+    # tables (N, F) and series (N, T, F) share the loss code with images
+    for shape in [(5, 4), (5, 2, 2)]:
+        w = torch.tensor([3.0, 4.0, 0.0, 0.0])
+        loss = GANLoss(nn.Identity(), LinearD(w), "ns", r1_gamma=2.0)
+        assert loss.d_reg(torch.randn(*shape), None, every=1).item() == pytest.approx(25.0)

@@ -93,7 +93,7 @@ class GANLoss:
         real = real.detach().requires_grad_(True)
         logits = self.run_D(real, rc, full_precision=True)
         (g,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
-        penalty = g.square().sum(dim=(1, 2, 3)).mean()
+        penalty = g.flatten(1).square().sum(1).mean()        # any sample shape: images, rows, windows
         self.report("loss/R1", penalty)
         return penalty * (self.r1_gamma / 2) * every
 
