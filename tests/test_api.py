@@ -45,3 +45,15 @@ def test_array_run_cannot_be_resumed_from_cli(tmp_path, capsys):
     assert main(["train", "--resume", str(tmp_path / "arr"), "--steps", "10"]) == 2
     assert "in-memory array" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "arr")]) == 2       # needs --data to compare with
+
+
+def test_load_checks_the_modality(tmp_path):
+    from fewgan.errors import UsageError
+    from fewgan.train.checkpoint import load_checkpoint, save_checkpoint
+    x = np.random.default_rng(0).random((20, 16, 16)).astype(np.float32)
+    path = ImageGAN(**TINY).fit(x).save(tmp_path / "m.pt")
+    ck = load_checkpoint(path)
+    ck["modality"] = "table"
+    save_checkpoint(tmp_path / "t.pt", {k: v for k, v in ck.items() if k != "format_version"})
+    with pytest.raises(UsageError, match="'table' model"):
+        ImageGAN.load(tmp_path / "t.pt")

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from .config import TrainConfig
+from .errors import UsageError
 from .train.checkpoint import load_checkpoint, save_checkpoint
 from .train.loop import resolve_device
 from .train.run import TrainedGenerator, _find_checkpoint, start_run
@@ -58,6 +59,9 @@ class _GAN:
     def load(cls, path: str | Path, device: str = "cpu"):
         resolve_device(device)
         ck = load_checkpoint(_find_checkpoint(Path(path)))
+        if ck.get("modality") != cls.modality:
+            raise UsageError(f"{path} holds a {ck.get('modality')!r} model, not {cls.modality!r}: "
+                             f"load it with the matching class")
         obj = cls.__new__(cls)
         obj.config = TrainConfig.from_dict(ck["config"])
         obj.config.device = device
