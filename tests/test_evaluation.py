@@ -31,16 +31,23 @@ def test_eval_every_writes_metrics_and_best(tmp_path, cli):
 
 
 def test_until_stops_early_when_bound_is_met(tmp_path, cli):
-    out = tmp_path / "r"
-    code, _, err = cli("train", "image", "--out", out, "--steps", 60, "--eval-every", 10, "--eval-n", 100,
-                       "--features", "random", "--until", "precision>=0", *TINY)
-    assert code == 0 and "reached precision>=0 at step 10" in err
-    assert load_checkpoint(out / "checkpoint.pt")["step"] == 10
+    # First a full run to learn the real FD trajectory, then the same deterministic run with a bound
+    # taken from that trajectory: it must stop at the first evaluation that meets the bound.
+    common = ["--steps", 40, "--eval-every", 10, "--eval-n", 200, "--features", "random", "--deterministic",
+              "--seed", 3, *TINY]
+    assert cli("train", "image", "--out", tmp_path / "full", *common)[0] == 0
+    fds = {r["step"]: r["fd"] for r in _rows(tmp_path / "full" / "metrics.jsonl")}
+    assert sorted(fds) == [10, 20, 30, 40]
+    bound = min(fds[20], fds[30])          # met at 20 or 30, and (if FD fell) not at 10
+    expected = min(s for s in sorted(fds) if fds[s] <= bound)
+    code, _, err = cli("train", "image", "--out", tmp_path / "until", *common, "--until", f"fd<={bound!r}")
+    assert code == 0 and f"at step {expected}" in err
+    ck = load_checkpoint(tmp_path / "until" / "checkpoint.pt")
+    assert ck["step"] == expected < 40
+    assert [r["fd"] for r in _rows(tmp_path / "until" / "metrics.jsonl")] == [fds[s] for s in range(10, expected + 1, 10)]
     # an unreachable bound runs the whole budget
-    out2 = tmp_path / "r2"
-    assert cli("train", "image", "--out", out2, "--steps", 20, "--eval-every", 10, "--eval-n", 100,
-               "--features", "random", "--until", "fd<=0", *TINY)[0] == 0
-    assert load_checkpoint(out2 / "checkpoint.pt")["step"] == 20
+    assert cli("train", "image", "--out", tmp_path / "never", *common, "--until", "fd<=0")[0] == 0
+    assert load_checkpoint(tmp_path / "never" / "checkpoint.pt")["step"] == 40
 
 
 def test_evaluate_json_and_table(tiny_run, cli):
