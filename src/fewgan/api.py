@@ -11,7 +11,6 @@ from .errors import UsageError
 from .train.checkpoint import load_checkpoint, save_checkpoint
 from .train.loop import resolve_device
 from .train.run import TrainedGenerator, _find_checkpoint, start_run
-from .train.sampling import generate
 
 
 class _GAN:
@@ -46,8 +45,7 @@ class _GAN:
 
     def generate(self, n: int, label=None, seed: int = 0) -> torch.Tensor:
         """Raw generator output (N, ...) as a float tensor in the model's own space."""
-        g = self._require_fit()
-        return generate(g.G, g.config.z_dim, n, g.device, g.codec, label, seed)
+        return self._require_fit().sample(n, label, seed)
 
     def save(self, path: str | Path) -> Path:
         self._require_fit()

@@ -159,12 +159,11 @@ def cmd_sample(a: argparse.Namespace) -> int:
     import numpy as np
     from .train.checkpoint import atomic_write_bytes
     from .train.run import TrainedGenerator
-    from .train.sampling import generate
     out = Path(a.out)
     if out.suffix.lower() not in (".png", ".npz"):
         raise UsageError(f"--out {out}: use a .png (grid) or .npz (raw samples) file name")
     g = TrainedGenerator.open(Path(a.run), a.device)
-    raw = generate(g.G, g.config.z_dim, a.n, g.device, g.codec, a.label, a.seed)
+    raw = g.sample(a.n, a.label, a.seed)
     if out.suffix.lower() == ".png":
         g.modality.preview(raw, g.codec, out)
     else:

@@ -11,7 +11,6 @@ from .modalities import Prepared, get_modality
 from .train.checkpoint import load_checkpoint
 from .train.loop import resolve_device
 from .train.run import ARRAY_DATA, TrainedGenerator, _find_checkpoint
-from .train.sampling import generate
 from .train.stats import append_jsonl
 
 
@@ -25,8 +24,7 @@ class Evaluation:
     evaluator: Any
 
     def sample(self, n, labels=None, seed=0):
-        g = self.generator
-        return generate(g.G, g.config.z_dim, n, g.device, g.codec, labels, seed)
+        return self.generator.sample(n, labels, seed)
 
 
 def evaluate_run(run: Path, data: str | None = None, n: int | None = None, features: str | None = None,
@@ -47,8 +45,7 @@ def evaluate_run(run: Path, data: str | None = None, n: int | None = None, featu
     gen = TrainedGenerator(ck, device)
     modality = get_modality(cfg.modality)
     prep = modality.prepare(cfg)
-    if prep.codec.state_dict() != gen.codec.state_dict() and getattr(prep.codec, "channels", None) != \
-            getattr(gen.codec, "channels", None):
+    if getattr(prep.codec, "channels", None) != getattr(gen.codec, "channels", None):
         raise UsageError(f"--data {cfg.data!r} does not match the run (channels differ): pass the data it was trained on")
     run_dir = run if run.is_dir() else run.parent
     evaluator = modality.make_evaluator(cfg, prep, run_dir)

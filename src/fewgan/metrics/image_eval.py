@@ -49,6 +49,7 @@ class ImageEvaluator:
         self.n_fake = n_fake or len(ref_x)
         self.n_classes = n_classes if isinstance(self.extractor, DomainClassifier) else 0
         self.seed = seed
+        self.last_fake: torch.Tensor | None = None   # the samples the last evaluate() scored
         self.baseline = self._real_baseline(g)
 
     def _real_baseline(self, g: torch.Generator) -> dict:
@@ -62,7 +63,7 @@ class ImageEvaluator:
 
     def evaluate(self, sample: Callable[[int, torch.Tensor | None, int], torch.Tensor]) -> dict:
         """sample(n, labels or None, seed) -> fake images (n, C, H, W) in [-1, 1]."""
-        fake = sample(self.n_fake, None, self.seed + 12345)
+        fake = self.last_fake = sample(self.n_fake, None, self.seed + 12345)
         ff = self.extractor(fake) / self.scale
         out = {**fd(self.real_feats, ff), **kid(self.real_feats, ff, seed=self.seed), **prdc(self.real_feats, ff),
                **memorization(self.train_x, fake)}

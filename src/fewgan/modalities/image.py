@@ -107,7 +107,7 @@ class ImageModality:
         real = prep.x[torch.randperm(len(prep.x), generator=g)[:n]]
         panels = [("Samples (G_ema, fixed noise)", img_tag(grid_png(codec.decode(fake), 8))),
                   (f"Real training images ({len(prep.x)} in all)", img_tag(grid_png(codec.decode(real), 8)))]
-        ev_fake = ev.sample(ev.evaluator.n_fake, None, ev.evaluator.seed + 12345)  # the evaluated samples
+        ev_fake = ev.evaluator.last_fake  # exactly the samples the metrics above were computed on
         f, t, ratios = ev.evaluator.nearest_pairs(ev_fake, 8)
         pairs = np.concatenate([codec.decode(f), codec.decode(t)])
         caption = ("Top row: the 8 generated samples closest to the training set (of "

@@ -10,12 +10,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import torch
 
 from ..config import TrainConfig
 from ..errors import UsageError
 from ..modalities import get_modality
 from .checkpoint import load_checkpoint
 from .loop import Engine, check_out_dir, resolve_device
+from .sampling import generate
 
 ARRAY_DATA = "<array>"
 
@@ -109,6 +111,10 @@ class TrainedGenerator:
         G, _ = self.modality.build_nets(self.config, self.codec)
         G.load_state_dict(ck["G_ema"])
         self.G = G.to(self.device).eval().requires_grad_(False)
+
+    def sample(self, n: int, labels=None, seed: int = 0) -> torch.Tensor:
+        """n raw samples (float, the model's own space) on the CPU; see sampling.generate."""
+        return generate(self.G, self.config.z_dim, n, self.device, self.codec, labels, seed)
 
     @classmethod
     def open(cls, path: Path, device: str = "cpu") -> "TrainedGenerator":
