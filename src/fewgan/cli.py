@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .config import AUGMENT_MODES, LOSS_NAMES, PRECISIONS, TrainConfig
 from .errors import UsageError
+from .modalities import NAMES as MODALITY_NAMES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,13 +84,18 @@ TRAIN_FLAGS = [
 ]
 
 
+# Flags that only one modality reads: (flag, key in config.extra, type, modalities, help).
+MODALITY_FLAGS = [
+]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="fewgan", description="GANs that learn from little data.")
     sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
     sub.required = True
 
     t = sub.add_parser("train", help="train a new run, or resume one with --resume RUN")
-    t.add_argument("modality", nargs="?", choices=["image"], help="what to train on")
+    t.add_argument("modality", nargs="?", choices=list(MODALITY_NAMES), help="what to train on")
     t.add_argument("--out", help="run directory to create (default runs/<data>-<time>)")
     t.add_argument("--resume", metavar="RUN", help="continue RUN exactly; --steps is the new total")
     defaults = TrainConfig()
@@ -101,12 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-spectral-norm", dest="spectral_norm", action="store_false", default=None,
                    help="disable spectral norm in D")
     t.add_argument("--quiet", action="store_true", help="no progress bar (messages still go to stderr)")
+    for flag, key, typ, mods, help_ in MODALITY_FLAGS:
+        t.add_argument(flag, dest=f"extra_{key}", type=typ, default=None, help=f"[{'/'.join(mods)}] {help_}")
 
-    s = sub.add_parser("sample", help="write samples of a trained run as a PNG grid or .npz")
+    s = sub.add_parser("sample", help="write samples of a trained run (images: .png/.npz; tables: .csv; "
+                                      "series: .csv/.npy)")
     s.add_argument("run", help="run directory (or a checkpoint file)")
     s.add_argument("-n", type=_positive_int, default=64, help="number of samples [64]")
-    s.add_argument("--out", required=True, help="output file: .png grid or .npz of raw samples")
-    s.add_argument("--label", help="class id or name for conditional runs")
+    s.add_argument("--out", required=True, help="output file; its suffix picks the format")
+    s.add_argument("--label", help="class id or name for conditional image runs")
+    s.add_argument("--where", action="append", metavar="COL=VALUE",
+                   help="tables: every sampled row has COL == VALUE (repeatable)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="cpu")
 
@@ -135,6 +146,15 @@ def cmd_train(a: argparse.Namespace) -> int:
     given = {field: getattr(a, field) for _, field, _, _ in TRAIN_FLAGS}
     given.update(deterministic=a.deterministic, conditional=a.conditional, spectral_norm=a.spectral_norm)
     given = {k: v for k, v in given.items() if v is not None}
+    mod_extra = {}
+    for flag, key, _, mods, _ in MODALITY_FLAGS:
+        v = getattr(a, f"extra_{key}")
+        if v is not None:
+            if a.modality not in mods:
+                raise UsageError(f"{flag} is for {'/'.join(mods)} runs, not {a.modality or 'a resumed run'}")
+            mod_extra[key] = v
+    if mod_extra:
+        given["extra"] = mod_extra
     if a.resume:
         allowed = {"steps", "minutes", "device", "threads"}
         extra = sorted(set(given) - allowed) + (["modality"] if a.modality else []) + (["out"] if a.out else [])
@@ -155,22 +175,23 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
+def _where(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        col, eq, value = item.partition("=")
+        if not eq or not col:
+            raise UsageError(f"--where {item!r}: write it as COLUMN=VALUE")
+        out[col] = value
+    return out
+
+
 def cmd_sample(a: argparse.Namespace) -> int:
-    import numpy as np
-    from .train.checkpoint import atomic_write_bytes
     from .train.run import TrainedGenerator
+    if a.where and a.label:
+        raise UsageError("--label and --where do not mix: --label is for images, --where for tables")
     out = Path(a.out)
-    if out.suffix.lower() not in (".png", ".npz"):
-        raise UsageError(f"--out {out}: use a .png (grid) or .npz (raw samples) file name")
     g = TrainedGenerator.open(Path(a.run), a.device)
-    raw = g.sample(a.n, a.label, a.seed)
-    if out.suffix.lower() == ".png":
-        g.modality.preview(raw, g.codec, out)
-    else:
-        import io
-        buf = io.BytesIO()
-        np.savez_compressed(buf, samples=g.modality.decode(raw, g.codec), raw=raw.numpy())
-        atomic_write_bytes(out, buf.getvalue())
+    g.modality.write_samples(g, a.n, out, a.seed, _where(a.where) if a.where else a.label)
     print(f"wrote {a.n} samples to {out}")
     return 0
 

@@ -47,8 +47,10 @@ class GANLoss:
 
     def __init__(self, G: nn.Module, D: nn.Module, loss: str, augment: Callable | None = None,
                  r1_gamma: float = 0.0, gp_lambda: float = 10.0, autocast: Callable = contextlib.nullcontext,
-                 report: Callable[[str, Tensor], None] = lambda name, value: None):
+                 report: Callable[[str, Tensor], None] = lambda name, value: None,
+                 g_aux: Callable[[Tensor, Tensor | None], Tensor] | None = None):
         self.G, self.D, self.name = G, D, loss
+        self.g_aux = g_aux        # an extra G term from the modality (tables: condition cross-entropy)
         self.d_fn, self.g_fn = LOSSES.get(loss)
         self.augment, self.r1_gamma, self.gp_lambda = augment, r1_gamma, gp_lambda
         self.autocast, self.report = autocast, report
@@ -72,6 +74,10 @@ class GANLoss:
         logits = self.run_D(fake, c)
         loss = self.g_fn(logits)
         self.report("loss/G", loss)
+        if self.g_aux is not None:
+            aux = self.g_aux(fake, c)
+            self.report("loss/G_aux", aux)
+            loss = loss + aux
         return loss
 
     def d_main(self, real: Tensor, rc: Tensor | None, fake: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -101,6 +107,7 @@ class GANLoss:
         a = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
         x = (a * real + (1 - a) * fake).requires_grad_(True)
         (g,) = torch.autograd.grad(self.run_D(x, c, full_precision=True).sum(), x, create_graph=True)
-        gp = (g.flatten(1).norm(dim=1) - 1).square().mean()
+        # PacGAN critics (D.pac > 1) score packs of rows, so the gradient norm is taken per pack.
+        gp = (g.reshape(g.shape[0] // getattr(self.D, "pac", 1), -1).norm(dim=1) - 1).square().mean()
         self.report("loss/GP", gp)
         return gp

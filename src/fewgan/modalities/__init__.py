@@ -9,17 +9,25 @@ Each modality module registers one object in MODALITIES with this duck-typed int
   decode(samples, codec) -> user format                 e.g. uint8 images
   preview(samples, codec, path)                          write a picture of samples
   make_evaluator(cfg, prep, cache_dir) -> evaluator      .evaluate(sample_fn) -> dict of metrics
+  verdicts(results) -> [(key, sentence)]; report_panels(evaluation) -> [(title, html)]
+  write_samples(generator, n, path, seed, condition)     `fewgan sample`: the file formats it knows
+Optional: make_phases(engine) (a training step other than one D + one G step, see train/phases.py),
+g_aux(fake, c, codec) (an extra G loss term); on the codec: sample_batch(x, y, batch, device),
+conditions(n, labels, gen) and noise_shape(z_dim) (see train/sampling.py).
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from ..errors import UsageError
 from ..registry import Registry
 
 MODALITIES: Registry = Registry("modality")
+NAMES = ("image",)    # each is a module of this package, imported on first use
 
 
 @dataclass
@@ -40,5 +48,10 @@ class Prepared:
 
 
 def get_modality(name: str):
-    from . import image  # noqa: F401  (registers; imported lazily: no import-time side effects on `import fewgan`)
+    # Imported lazily (registration happens on import): `import fewgan` has no side effects and
+    # an image run never imports pandas.
+    if name not in NAMES:
+        raise UsageError(f"unknown modality {name!r}: choose one of {', '.join(NAMES)}")
+    if name not in MODALITIES:
+        importlib.import_module(f".{name}", __name__)
     return MODALITIES.get(name)

@@ -126,5 +126,22 @@ class ImageModality:
     def preview(self, samples: torch.Tensor, codec: ImageCodec, path: Path) -> None:
         save_grid(codec.decode(samples), path)
 
+    def write_samples(self, gen, n: int, path: Path, seed: int = 0, condition=None) -> None:
+        """A .png grid, or an .npz with `samples` (uint8 N,H,W,C) and `raw` (the model's [-1, 1])."""
+        if isinstance(condition, dict):
+            raise UsageError("--where is for table runs: use --label CLASS for a conditional image run")
+        suffix = path.suffix.lower()
+        if suffix not in (".png", ".npz"):
+            raise UsageError(f"--out {path}: use a .png (grid) or .npz (raw samples) file name")
+        raw = gen.sample(n, condition, seed)
+        if suffix == ".png":
+            self.preview(raw, gen.codec, path)
+            return
+        import io
+        from ..train.checkpoint import atomic_write_bytes
+        buf = io.BytesIO()
+        np.savez_compressed(buf, samples=gen.codec.decode(raw), raw=raw.numpy())
+        atomic_write_bytes(path, buf.getvalue())
+
 
 MODALITIES.register("image")(ImageModality())

@@ -25,7 +25,8 @@ from ..metrics import METRICS, parse_until
 from ..modalities import Prepared, get_modality
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .progress import Progress
-from .sampling import generate
+from .phases import GANPhases
+from .sampling import conditions, generate, noise_shape
 from .stats import Stats, append_jsonl
 
 MAX_ROLLBACKS = 3
@@ -82,13 +83,10 @@ class Engine:
         self.G = G.to(dev, memory_format=self.mem).train()
         self.D = D.to(dev, memory_format=self.mem).train()
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        fused = dev.type in ("cpu", "cuda")
-        self.opt_G = torch.optim.Adam(self.G.parameters(), cfg.g_lr, betas=(cfg.beta1, cfg.beta2), fused=fused)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), cfg.d_lr, betas=(cfg.beta1, cfg.beta2), fused=fused)
 
         self.x = prep.x.to(dev).contiguous(memory_format=self.mem)
         self.y = None if prep.y is None else prep.y.to(dev)
-        self.conditional = getattr(prep.codec, "n_classes", 0) > 0
+        self.z_shape = noise_shape(prep.codec, cfg.z_dim)
         self.stats = Stats(out / "stats.jsonl" if out else None)
         bf16 = use_bf16(cfg.precision, dev)
         autocast = (lambda: torch.autocast(dev.type, torch.bfloat16)) if bf16 else contextlib.nullcontext
@@ -96,15 +94,20 @@ class Engine:
         self.ada = (AdaController(cfg.ada_target, cfg.ada_interval, cfg.ada_kimg, cfg.batch, dev)
                     if self.augment is not None and cfg.augment == "ada" else None)
         r1 = cfg.r1_gamma if cfg.loss != "wgan-gp" else 0.0
+        aux = getattr(self.modality, "g_aux", None)     # modality's extra G term, if any
         self.loss = GANLoss(self.G, self.D, cfg.loss, self.augment, r1, cfg.gp_lambda, autocast,
-                            self.stats.report)
+                            self.stats.report, (lambda f, c: aux(f, c, prep.codec)) if aux else None)
         self.loss.aug_p = self.ada.p if self.ada else 1.0
+        make_phases = getattr(self.modality, "make_phases", GANPhases)
+        self.phases = make_phases(self)
+        self.opts = self.phases.make_optimizers()        # name -> optimizer, saved under that name
         self.step, self.nimg, self.rollbacks = 0, 0, 0
         self._elapsed0, self._t0 = 0.0, time.perf_counter()  # training wall time, summed over resumes
         self.bad = torch.zeros((), dtype=torch.bool, device=dev)  # any non-finite loss since last check
         g = torch.Generator().manual_seed(cfg.seed + 1)           # preview noise: never touches training RNG
-        self.fixed_z = torch.randn(N_PREVIEW, cfg.z_dim, generator=g).to(dev)
-        self.fixed_c = (torch.arange(N_PREVIEW) % prep.codec.n_classes).to(dev) if self.conditional else None
+        self.fixed_z = torch.randn(N_PREVIEW, *self.z_shape, generator=g).to(dev)
+        fixed_c = conditions(prep.codec, N_PREVIEW, None, g, spread=True)
+        self.fixed_c = None if fixed_c is None else fixed_c.to(dev)
         self._stop_requested = False
         # Evaluation: --eval-every K, or every sample_every steps when only --until is given.
         self.until = parse_until(cfg.until) if cfg.until else None
@@ -120,7 +123,8 @@ class Engine:
             "config": self.cfg.to_dict(), "modality": self.cfg.modality,
             "codec": self.prep.codec.state_dict(), "data_fingerprint": self.prep.fingerprint,
             "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
-            "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
+            **{name: opt.state_dict() for name, opt in self.opts.items()},
+            "phases": self.phases.state_dict(),
             "ada": self.ada.state_dict() if self.ada else None,
             "step": self.step, "nimg": self.nimg, "rollbacks": self.rollbacks, "best": self.best,
             "elapsed_s": self.elapsed(),
@@ -131,8 +135,9 @@ class Engine:
         self.G.load_state_dict(ck["G"])
         self.D.load_state_dict(ck["D"])
         self.G_ema.load_state_dict(ck["G_ema"])
-        self.opt_G.load_state_dict(ck["opt_G"])
-        self.opt_D.load_state_dict(ck["opt_D"])
+        for name, opt in self.opts.items():
+            opt.load_state_dict(ck[name])
+        self.phases.load_state_dict(ck.get("phases", {}))
         if self.ada and ck["ada"]:
             self.ada.load_state_dict(ck["ada"])
         self.step, self.nimg, self.rollbacks = ck["step"], ck["nimg"], ck["rollbacks"]
@@ -154,49 +159,26 @@ class Engine:
             save_checkpoint(self.out / "checkpoint.pt", self.state_dict())
 
     # -- one step -------------------------------------------------------------------------------
-    def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A real training batch and its conditions (labels, or a table's condition vectors)."""
+        sample = getattr(self.prep.codec, "sample_batch", None)
+        if sample is not None:
+            return sample(self.x, self.y, self.cfg.batch, self.device)
         idx = torch.randint(len(self.x), (self.cfg.batch,), device=self.device)
         real = self.x[idx].contiguous(memory_format=self.mem)
         return real, None if self.y is None else self.y[idx]
 
-    def _noise(self) -> torch.Tensor:
-        return torch.randn(self.cfg.batch, self.cfg.z_dim, device=self.device)
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, *self.z_shape, device=self.device)
 
     def train_step(self) -> None:
-        cfg, loss = self.cfg, self.loss
-        # One G forward serves both phases: D sees it detached, then G is updated through it.
-        real, rc = self._batch()
-        # Conditional: fakes take the real batch's labels, so they follow the label distribution
-        # and each GP interpolate pairs a real and a fake of the same class.
-        c = rc
-        fake = loss.run_G(self._noise(), c)
-        # D: main loss on real + fake, then lazy R1 every r1_every steps.
-        self.D.requires_grad_(True)
-        loss_d, real_logits = loss.d_main(real, rc, fake, c)
-        self.opt_D.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_D.step()
-        if self.ada:
-            self.ada.accumulate(real_logits)
-        if loss.r1_gamma > 0 and self.step % cfg.r1_every == 0:
-            reg = loss.d_reg(real, rc, cfg.r1_every)
-            self.opt_D.zero_grad(set_to_none=True)
-            reg.backward()
-            self.opt_D.step()
-        # G: D frozen so no weight grads are computed for it.
-        self.D.requires_grad_(False)
-        loss_g = loss.g_main(fake, c)
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
-        self.bad |= ~torch.isfinite(loss_d.detach() + loss_g.detach())
-
+        self.phases.step()
         self.step += 1
-        self.nimg += cfg.batch
+        self.nimg += self.cfg.batch
         self._update_ema()
-        if self.ada and self.step % cfg.ada_interval == 0:
+        if self.ada and self.step % self.cfg.ada_interval == 0:
             self.stats.report("ada/rt", self.ada.update())
-            loss.aug_p = self.ada.p
+            self.loss.aug_p = self.ada.p
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -248,9 +230,9 @@ class Engine:
         n, bad_step = self.rollbacks, self.step
         self.load_state_dict(load_checkpoint(self.out / "checkpoint.pt"), keep_clock=True)
         self.rollbacks = n
-        for opt, base in ((self.opt_G, self.cfg.g_lr), (self.opt_D, self.cfg.d_lr)):
+        for opt in self.opts.values():
             for group in opt.param_groups:
-                group["lr"] = base * 0.5 ** n
+                group["lr"] = group["base_lr"] * 0.5 ** n
         if self.ada:
             self.loss.aug_p = self.ada.p
         self.bad.zero_()

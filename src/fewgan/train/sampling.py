@@ -15,13 +15,8 @@ def generate(G: torch.nn.Module, z_dim: int, n: int, device: torch.device, codec
     if n < 1:
         raise UsageError(f"-n must be >= 1, got {n}")
     gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, z_dim, generator=gen)
-    n_classes = getattr(codec, "n_classes", 0)
-    c = None
-    if n_classes:
-        c = _labels(labels, n, n_classes, getattr(codec, "classes", None), gen)
-    elif labels is not None:
-        raise UsageError("--label needs a class-conditional run (train with --conditional)")
+    z = torch.randn(n, *noise_shape(codec, z_dim), generator=gen)
+    c = conditions(codec, n, labels, gen)
     was_training = G.training
     G.eval()
     out = []
@@ -34,6 +29,28 @@ def generate(G: torch.nn.Module, z_dim: int, n: int, device: torch.device, codec
     finally:
         G.train(was_training)
     return torch.cat(out)
+
+
+def noise_shape(codec, z_dim: int) -> tuple[int, ...]:
+    """Shape of one noise sample: (z_dim,), or what the codec asks for (series: (seq_len, z_dim))."""
+    shape = getattr(codec, "noise_shape", None)
+    return tuple(shape(z_dim)) if shape else (z_dim,)
+
+
+def conditions(codec, n: int, labels, gen: torch.Generator, spread: bool = False) -> torch.Tensor | None:
+    """G's condition input for n samples: None, class ids, or whatever the codec builds (tables:
+    condition vectors). spread=True: every class in turn (preview grids) instead of at random."""
+    own = getattr(codec, "conditions", None)
+    if own is not None:
+        return own(n, labels, gen)
+    n_classes = getattr(codec, "n_classes", 0)
+    if not n_classes:
+        if labels is not None:
+            raise UsageError("--label needs a class-conditional run (train with --conditional)")
+        return None
+    if spread and labels is None:
+        return torch.arange(n) % n_classes
+    return _labels(labels, n, n_classes, getattr(codec, "classes", None), gen)
 
 
 def _labels(labels, n: int, n_classes: int, classes: list[str] | None, gen: torch.Generator) -> torch.Tensor:
