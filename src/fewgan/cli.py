@@ -89,6 +89,10 @@ MODALITY_FLAGS = [
 ]
 
 
+def _default(v) -> str:
+    return "by modality and data" if v is None else str(v)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="fewgan", description="GANs that learn from little data.")
     sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
@@ -101,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
     for flag, field, typ, help_ in TRAIN_FLAGS:
         t.add_argument(flag, dest=field, type=typ, default=None,
-                       help=f"{help_} [default: {getattr(defaults, field)}]")
+                       help=f"{help_} [default: {_default(getattr(defaults, field))}]")
     t.add_argument("--deterministic", action="store_true", default=None, help="deterministic kernels (bitwise resume)")
     t.add_argument("--conditional", action="store_true", default=None, help="class-conditional G and D")
     t.add_argument("--no-spectral-norm", dest="spectral_norm", action="store_false", default=None,

@@ -33,19 +33,19 @@ class TrainConfig:
     # budget
     steps: int | None = None           # total optimiser steps (G and D each step once per step)
     minutes: float | None = None       # wall-clock budget for this invocation
-    batch: int = 64
+    batch: int | None = None           # None: the modality's default (images 64)
     # networks
     z_dim: int = 64
     width: int | None = None           # channel multiplier; None: by resolution
     spectral_norm: bool = True
-    # loss and optimisers (TTUR: D learns faster than G)
-    loss: str = "ns"
-    g_lr: float = 2e-4
-    d_lr: float = 4e-4
-    beta1: float = 0.5
-    beta2: float = 0.99
-    r1_gamma: float = 1.0              # R1 weight; StyleGAN2-ADA's 0.0002*res^2/batch (0.003 at 32 px) let D
-                                       # win outright on histology here (G collapsed); 1.0 did not (docs/)
+    # loss and optimisers; None: the modality's default (images: ns, TTUR 2e-4/4e-4, betas .5/.99,
+    # R1 1.0 -- StyleGAN2-ADA's 0.0002*res^2/batch let D win outright on histology, docs/)
+    loss: str | None = None
+    g_lr: float | None = None
+    d_lr: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    r1_gamma: float | None = None      # R1 weight (0: off)
     r1_every: int = 16                 # lazy regularisation interval
     gp_lambda: float = 10.0            # wgan-gp only
     # small-data tricks
@@ -77,7 +77,7 @@ class TrainConfig:
         def need(cond: bool, msg: str) -> None:
             if not cond:
                 raise UsageError(msg)
-        need(self.loss in LOSS_NAMES, f"unknown loss {self.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
+        need(self.loss is None or self.loss in LOSS_NAMES, f"unknown loss {self.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
         need(self.augment in AUGMENT_MODES,
              f"unknown augment {self.augment!r}: choose one of {', '.join(AUGMENT_MODES)}")
         bad_ops = [o for o in self.aug_ops.split(",") if o and o not in AUG_OPS]
@@ -87,15 +87,15 @@ class TrainConfig:
         need(self.steps is None or self.steps >= 1, f"--steps must be >= 1, got {self.steps}")
         need(self.minutes is None or (math.isfinite(self.minutes) and self.minutes > 0),
              f"--minutes must be > 0, got {self.minutes}")
-        need(self.batch >= 1, f"--batch must be >= 1, got {self.batch}")
+        need(self.batch is None or self.batch >= 1, f"--batch must be >= 1, got {self.batch}")
         need(self.max_images is None or self.max_images >= 1,
              f"--max-images must be >= 1, got {self.max_images}")
         need(self.res is None or 8 <= self.res <= 128, f"--res must be 8..128, got {self.res}")
         for name in ("g_lr", "d_lr"):
             v = getattr(self, name)
-            need(math.isfinite(v) and v > 0, f"--{name.replace('_', '-')} must be > 0, got {v}")
-        need(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)")
-        need(self.r1_gamma >= 0, "--r1-gamma must be >= 0")
+            need(v is None or (math.isfinite(v) and v > 0), f"--{name.replace('_', '-')} must be > 0, got {v}")
+        need(all(b is None or 0 <= b < 1 for b in (self.beta1, self.beta2)), "betas must be in [0, 1)")
+        need(self.r1_gamma is None or self.r1_gamma >= 0, "--r1-gamma must be >= 0")
         need(self.z_dim >= 1, "--z-dim must be >= 1")
         need(self.seed >= 0, f"--seed must be >= 0, got {self.seed}")
         need(0 < self.ada_target < 1, f"--ada-target must be in (0, 1), got {self.ada_target}")
@@ -117,6 +117,10 @@ class TrainConfig:
         need(self.device.split(":")[0] in ("cpu", "cuda", "mps"),
              f"unknown device {self.device!r}: use cpu, cuda, cuda:N or mps")
         return self
+
+    def fill(self, **defaults) -> "TrainConfig":
+        """A copy with every field that is still None set from `defaults` (a modality's choices)."""
+        return dataclasses.replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
