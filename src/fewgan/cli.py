@@ -41,6 +41,13 @@ def _float(s: str, minimum: float, strict: bool) -> float:
     return v
 
 
+def _unit_float(s: str) -> float:
+    v = _float(s, 0.0, strict=False)
+    if v >= 1:
+        raise argparse.ArgumentTypeError(f"{s} must be in [0, 1)")
+    return v
+
+
 def _positive_float(s: str) -> float:
     return _float(s, 0.0, strict=True)
 
@@ -51,7 +58,8 @@ def _nonneg_float(s: str) -> float:
 
 # (flag, config field, type, help). Defaults come from TrainConfig so there is one source of truth.
 TRAIN_FLAGS = [
-    ("--data", "data", str, "dataset name (digits, faces100, histology), image folder, .npy/.npz or IDX file/folder"),
+    ("--data", "data", str, "images: digits, faces100, histology, a folder, .npy/.npz or IDX; "
+                            "tables: breast_cancer, wine, a .csv/.tsv/.parquet file"),
     ("--res", "res", _positive_int, "training resolution in pixels (default: the dataset's, digits 32)"),
     ("--max-images", "max_images", _positive_int, "train on a fixed, seeded subset of N images"),
     ("--steps", "steps", _positive_int, "total training steps (default 2000 unless --minutes is given)"),
@@ -86,6 +94,12 @@ TRAIN_FLAGS = [
 
 # Flags that only one modality reads: (flag, key in config.extra, type, modalities, help).
 MODALITY_FLAGS = [
+    ("--discrete", "discrete", str, ("table",), "comma list of columns to model as categorical"),
+    ("--schema", "schema", str, ("table",), 'JSON file of column types: {"columns": [{"name", "type"}]}'),
+    ("--holdout", "holdout", _unit_float, ("table",), "fraction of rows kept out of training for ml_efficacy "
+                                                      "and dcr [0.2; 0 trains on every row]"),
+    ("--target", "target", str, ("table",), "column that ml_efficacy predicts [the last categorical column]"),
+    ("--pac", "pac", _positive_int, ("table",), "rows per critic pack (PacGAN) [10]; divides --batch"),
 ]
 
 
@@ -212,7 +226,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
           f"features {res.get('extractor')}")
     print(f"{'metric':<16}{'value':>12}{'real vs real':>14}  goal")
     for k, v in res.items():
-        if k in METRICS.keys:
+        if k in METRICS.keys and isinstance(v, (int, float)):
             b = res.get(f"real_baseline_{k}")
             print(f"{k:<16}{v:>12.4g}{(f'{b:.4g}' if b is not None else ''):>14}  {METRICS.keys[k].goal}")
     for _, line in ev.generator.modality.verdicts(res):

@@ -47,6 +47,9 @@ def evaluate_run(run: Path, data: str | None = None, n: int | None = None, featu
     prep = modality.prepare(cfg)
     if getattr(prep.codec, "channels", None) != getattr(gen.codec, "channels", None):
         raise UsageError(f"--data {cfg.data!r} does not match the run (channels differ): pass the data it was trained on")
+    adapt = getattr(modality, "adapt_prepared", None)
+    if adapt is not None:
+        prep = adapt(prep, gen.codec)
     run_dir = run if run.is_dir() else run.parent
     evaluator = modality.make_evaluator(cfg, prep, run_dir)
     ev = Evaluation({}, run_dir, ck["step"], gen, prep, evaluator)

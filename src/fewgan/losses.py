@@ -85,7 +85,8 @@ class GANLoss:
         fake = fake.detach().to(real.dtype)
         cc = None if c is None else torch.cat([rc, c])
         logits = self.run_D(torch.cat([real, fake]), cc)           # (2N,): no BN in D, so one call is exact
-        lr, lf = logits[: real.shape[0]], logits[real.shape[0]:]
+        n_real = real.shape[0] // getattr(self.D, "pac", 1)         # a PacGAN critic scores packs of rows
+        lr, lf = logits[:n_real], logits[n_real:]
         loss = self.d_fn(lr, lf)
         self.report("loss/D", loss)
         self.report("D/real", lr.mean())

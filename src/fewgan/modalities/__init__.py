@@ -13,7 +13,8 @@ Each modality module registers one object in MODALITIES with this duck-typed int
   write_samples(generator, n, path, seed, condition)     `fewgan sample`: the file formats it knows
 Optional: make_phases(engine) (a training step other than one D + one G step, see train/phases.py),
 g_aux(fake, c, codec) (an extra G loss term); on the codec: sample_batch(x, y, batch, device),
-conditions(n, labels, gen) and noise_shape(z_dim) (see train/sampling.py).
+conditions(n, labels, gen) and noise_shape(z_dim) (see train/sampling.py); adapt_prepared(prep, codec)
+(evaluation: reconcile data prepared afresh with the run's own codec).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from ..errors import UsageError
 from ..registry import Registry
 
 MODALITIES: Registry = Registry("modality")
-NAMES = ("image",)    # each is a module of this package, imported on first use
+NAMES = ("image", "table")    # each is a module of this package, imported on first use
 
 
 @dataclass

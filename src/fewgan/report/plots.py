@@ -28,7 +28,9 @@ def metrics_png(rows: list[dict]) -> bytes | None:
     """Metric curves from metrics.jsonl rows."""
     return panels_png(rows, [("FD (lower is better)", ("fd",)), ("KID (lower is better)", ("kid",)),
                              ("precision / recall / coverage", ("precision", "recall", "coverage", "class_acc")),
-                             ("suspected copies (share)", ("memorization",))])
+                             ("suspected copies (share)", ("memorization",)),
+                             ("table scores (higher is better)", ("quality", "column_shapes", "pair_trends",
+                                                                  "detection", "ml_efficacy", "dcr"))])
 
 
 def panels_png(rows: list[dict], spec: list[tuple[str, tuple[str, ...]]]) -> bytes | None:

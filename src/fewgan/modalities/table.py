@@ -1,0 +1,205 @@
+"""Table modality: CSV / Parquet / DataFrame rows, CTGAN-style conditional GAN (mode-specific
+normalisation, training-by-sampling, PacGAN critic, WGAN-GP, Gumbel-softmax), defaults by row count.
+
+Settings in cfg.extra (CLI flags of the same name): discrete (comma list), schema (JSON file or
+dict), holdout (fraction of rows kept out of training for ml_efficacy / dcr, default 0.2), target
+(column for ml_efficacy), pac (rows per critic pack), tau (Gumbel-softmax temperature).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import TrainConfig
+from ..data import fingerprint
+from ..errors import UsageError
+from . import MODALITIES, Prepared
+
+DEFAULT_HOLDOUT = 0.2
+
+
+@dataclass
+class TablePrepared(Prepared):
+    frame: object = None          # the training rows (DataFrame)
+    holdout: object = None        # rows kept out of training (DataFrame) or None
+
+
+def _extra(cfg: TrainConfig, key: str, default=None):
+    v = cfg.extra.get(key)
+    return default if v is None else v
+
+
+def table_fingerprint(df) -> str:
+    import pandas as pd
+    h = pd.util.hash_pandas_object(df, index=False).to_numpy()
+    names = np.frombuffer("\0".join(map(str, df.columns)).encode(), dtype=np.uint8)
+    return fingerprint(h, names)
+
+
+class TableModality:
+    name = "table"
+
+    def prepare(self, cfg: TrainConfig, data=None, labels=None) -> TablePrepared:
+        from ..data.table import TableCodec, infer_columns, load_schema, read_table
+        if labels is not None:
+            raise UsageError("tables take no separate labels: the label is a column of the table")
+        df, _ = read_table(cfg.data if data is None else data)
+        discrete = _extra(cfg, "discrete", [])
+        if isinstance(discrete, str):
+            discrete = [d.strip() for d in discrete.split(",") if d.strip()]
+        columns = infer_columns(df, list(discrete), load_schema(_extra(cfg, "schema")))
+        df.columns = [c["name"] for c in columns]
+        target = _extra(cfg, "target")
+        if target is not None and target not in df.columns:
+            raise UsageError(f"--target {target}: unknown column: the table's columns are {', '.join(df.columns)}")
+        frac = float(_extra(cfg, "holdout", DEFAULT_HOLDOUT))
+        if not 0 <= frac < 1:
+            raise UsageError(f"--holdout must be in [0, 1), got {frac}")
+        n_hold = int(round(frac * len(df)))
+        if n_hold and len(df) - n_hold < 10:
+            raise UsageError(f"--holdout {frac} leaves {len(df) - n_hold} training rows: use --holdout 0 for "
+                             "so small a table")
+        perm = np.random.default_rng(cfg.seed).permutation(len(df))
+        train = df.iloc[np.sort(perm[n_hold:])].reset_index(drop=True)
+        hold = df.iloc[np.sort(perm[:n_hold])].reset_index(drop=True) if n_hold else None
+        codec = TableCodec.fit(train, columns, cfg.seed)
+        x = codec.encode(train)
+        codec.build_sampler(x)
+        return TablePrepared(x, None, codec, table_fingerprint(df), frame=train, holdout=hold)
+
+    def codec_from_state(self, s: dict):
+        from ..data.table import TableCodec
+        return TableCodec.from_state(s)
+
+    def adapt_prepared(self, prep: TablePrepared, codec) -> TablePrepared:
+        """Evaluating a run on (possibly other) data: decode with the run's own codec."""
+        mine = [(c["name"], c["kind"]) for c in codec.columns]
+        theirs = [(c["name"], c["kind"]) for c in prep.codec.columns]
+        if mine != theirs:
+            raise UsageError("--data does not match the run (column names or types differ): pass a table with "
+                             "the columns it was trained on")
+        prep.codec = codec
+        return prep
+
+    def resolve_defaults(self, cfg: TrainConfig, prep: TablePrepared) -> TrainConfig:
+        n = len(prep.x)
+        # Measured in benchmarks/tables.py (docs/benchmarks.md): small tables need many more
+        # updates than CTGAN's 300 epochs of batch 500 give them, with small nets they stay fast.
+        batch = 100 if n < 1000 else 500
+        steps = 2000 if n < 1000 else 3000
+        width = 128 if n < 1000 else 256
+        cfg = cfg.fill(loss="wgan-gp", batch=batch, g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.9, r1_gamma=0.0,
+                       width=width)
+        pac = int(_extra(cfg, "pac", 10))
+        if pac < 1 or cfg.batch % pac:
+            raise UsageError(f"--batch {cfg.batch} must be a multiple of --pac {pac}: e.g. --batch "
+                             f"{max(pac, cfg.batch // pac * pac)}")
+        return replace(
+            cfg,
+            augment="none" if cfg.augment == "auto" else cfg.augment,
+            # Small MLPs: bf16 autocast costs more in casts than it saves (measured).
+            precision="fp32" if cfg.precision == "auto" else cfg.precision,
+            ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 10 / 32,
+            steps=cfg.steps if cfg.steps is not None or cfg.minutes is not None else steps,
+            extra={**cfg.extra, "pac": pac},
+        )
+
+    def build_nets(self, cfg: TrainConfig, codec):
+        from ..nets.table import TableDiscriminator, TableGenerator
+        w = cfg.width
+        G = TableGenerator(cfg.z_dim, codec.cond_dim, codec.spans, (w, w), float(_extra(cfg, "tau", 0.2)))
+        D = TableDiscriminator(codec.data_dim, codec.cond_dim, (w, w), int(_extra(cfg, "pac", 10)))
+        return G, D
+
+    def g_aux(self, fake: torch.Tensor, c: torch.Tensor | None, codec) -> torch.Tensor:
+        """Cross-entropy of G's output on the category its condition vector asked for."""
+        if c is None:
+            return fake.new_zeros(())
+        p = (fake[:, codec.cond_index.to(fake.device)].float() * c).sum(1)
+        return -torch.log(p.clamp_min(1e-6)).mean()
+
+    def make_augment(self, cfg: TrainConfig):
+        return None
+
+    def make_evaluator(self, cfg: TrainConfig, prep: TablePrepared, cache_dir: Path | None):
+        from ..metrics.table_eval import TableEvaluator
+        return TableEvaluator(prep.frame, prep.holdout, prep.codec, _extra(cfg, "target"), cfg.eval_n, cfg.seed)
+
+    def verdicts(self, results: dict) -> list[tuple[str, str]]:
+        from ..metrics.table_eval import verdicts
+        return verdicts(results)
+
+    def report_panels(self, ev) -> list[tuple[str, str]]:
+        from ..report.html import img_tag
+        from ..report.table_plots import correlation_png, marginals_png
+        real, fake = ev.prep.frame, ev.evaluator.last_fake
+        kinds = ev.evaluator.kinds
+        corr_r, corr_f = correlation_png(real, kinds, "real"), correlation_png(fake, kinds, "synthetic")
+        return [
+            ("Correlations, real (Pearson; categoricals as codes)", img_tag(corr_r, "real correlations")),
+            ("Correlations, synthetic", img_tag(corr_f, "synthetic correlations")),
+            (f"Marginals per column: real ({len(real)} rows) vs synthetic ({len(fake)} rows)",
+             img_tag(marginals_png(real, fake, kinds), "marginals")),
+        ]
+
+    def decode(self, samples: torch.Tensor, codec):
+        return codec.decode(samples)
+
+    def preview(self, samples: torch.Tensor, codec, path: Path) -> None:
+        path = Path(path).with_suffix(".csv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        codec.decode(samples).to_csv(path, index=False)
+
+    def sample_frame(self, gen, n: int, seed: int = 0, where: dict | None = None):
+        """n decoded rows; with `where` every row satisfies it (condition vector, then rejection)."""
+        import pandas as pd
+        codec = gen.codec
+        if n < 1:
+            raise UsageError(f"-n must be >= 1, got {n}")
+        if not where:
+            return codec.decode(gen.sample(n, None, seed))
+        if not isinstance(where, dict):
+            raise UsageError("--label is for image runs: use --where COLUMN=VALUE for tables")
+        want = codec.resolve_where(where)
+        parts, got, tries, drawn, rate = [], 0, 0, 0, 1.0
+        while got < n and tries < 20:
+            m = min(max(64, math.ceil((n - got) / max(rate, 0.01) * 1.2)), 200_000)
+            df = codec.decode(gen.sample(m, want, seed + 7919 * tries))
+            ok = np.ones(len(df), bool)
+            for col, v in want.items():
+                ok &= df[col].isna().to_numpy() if isinstance(v, float) and math.isnan(v) else \
+                    (df[col] == v).to_numpy()
+            parts.append(df[ok])
+            got += int(ok.sum())
+            drawn += m
+            rate = max(got / drawn, 1e-4)
+            tries += 1
+        if got < n:
+            raise UsageError(f"--where {where}: only {got} of {drawn} generated rows match: the model almost "
+                             "never produces that; loosen the condition or train longer")
+        return pd.concat(parts, ignore_index=True).iloc[:n].reset_index(drop=True)
+
+    def write_samples(self, gen, n: int, path: Path, seed: int = 0, condition=None) -> None:
+        """A .csv / .tsv / .parquet file of n rows in the training table's format."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".tsv", ".parquet"):
+            raise UsageError(f"--out {path}: use a .csv, .tsv or .parquet file name for table samples")
+        if condition is not None and not isinstance(condition, dict):
+            raise UsageError("--label is for image runs: use --where COLUMN=VALUE for tables")
+        df = self.sample_frame(gen, n, seed, condition)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".parquet":
+            try:
+                df.to_parquet(path, index=False)
+            except ImportError:
+                raise UsageError("writing Parquet needs pyarrow: pip install fewgan[parquet], or use .csv") from None
+        else:
+            df.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
+
+
+MODALITIES.register("table")(TableModality())

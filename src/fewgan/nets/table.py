@@ -1,0 +1,98 @@
+"""Networks for tables (ideas of CTGAN, Xu et al. 2019; our own code).
+
+G: [z, condition] -> residual MLP blocks (Linear-BN-ReLU, output concatenated to the input) ->
+   one linear head over the encoded row -> per span: tanh for in-mode scalars, Gumbel-softmax
+   (temperature tau) for one-hots (modes, categories, missing flags). The Gumbel noise is made from
+   extra Gaussian inputs in z (noise = z_dim + number of softmax outputs), so a seeded z fixes a
+   sample completely and sampling never touches the global RNG.
+D: PacGAN critic: `pac` rows (and their conditions) are concatenated and scored together, which
+   lets the critic see a small sample's diversity and penalises mode collapse. Linear-LeakyReLU-
+   Dropout blocks, no normalisation (the gradient penalty needs per-sample gradients).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..registry import NETS
+
+
+class _Residual(nn.Module):
+    def __init__(self, i: int, o: int):
+        super().__init__()
+        self.fc, self.bn = nn.Linear(i, o), nn.BatchNorm1d(o)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([torch.relu(self.bn(self.fc(x))), x], dim=1)
+
+
+@NETS.register("table_g")
+class TableGenerator(nn.Module):
+    def __init__(self, z_dim: int, cond_dim: int, spans: list, widths: tuple[int, ...] = (256, 256),
+                 tau: float = 0.2):
+        super().__init__()
+        self.z_dim, self.cond_dim, self.tau = z_dim, cond_dim, tau
+        dim = z_dim + cond_dim
+        blocks = []
+        for w in widths:
+            blocks.append(_Residual(dim, w))
+            dim += w
+        self.body = nn.Sequential(*blocks)
+        data_dim = max(s + k for s, k, _ in spans)
+        self.head = nn.Linear(dim, data_dim)
+        # Group the outputs: scalars (tanh) first, then one-hots by size so each size is one softmax.
+        tanh_idx = [s for s, k, a in spans if a == "tanh"]
+        groups: dict[int, list[int]] = {}
+        for s, k, a in spans:
+            if a == "softmax":
+                groups.setdefault(k, []).extend(range(s, s + k))
+        self.sizes = sorted(groups)
+        order = tanh_idx + [i for k in self.sizes for i in groups[k]]
+        self.n_tanh = len(tanh_idx)
+        self.n_groups = [len(groups[k]) // k for k in self.sizes]
+        self.register_buffer("order", torch.tensor(order, dtype=torch.long), persistent=False)
+        self.register_buffer("inverse", torch.argsort(torch.tensor(order, dtype=torch.long)), persistent=False)
+        self.n_softmax = len(order) - self.n_tanh
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        zn, zg = z[:, :self.z_dim], z[:, self.z_dim:]
+        h = zn if c is None or self.cond_dim == 0 else torch.cat([zn, c.to(zn.dtype)], dim=1)
+        out = self.head(self.body(h)).float()[:, self.order]
+        parts = [torch.tanh(out[:, :self.n_tanh])]
+        # Gumbel(0, 1) from the Gaussian inputs: u = Phi(z), g = -log(-log u).
+        u = (0.5 * (1 + torch.erf(zg.float() / math.sqrt(2)))).clamp(1e-6, 1 - 1e-6)
+        g = -torch.log(-torch.log(u))
+        pos = self.n_tanh
+        gpos = 0
+        for k, n in zip(self.sizes, self.n_groups):
+            logits = out[:, pos:pos + k * n].reshape(-1, n, k)
+            noise = g[:, gpos:gpos + k * n].reshape(-1, n, k)
+            parts.append(torch.softmax((logits + noise) / self.tau, dim=-1).reshape(-1, n * k))
+            pos += k * n
+            gpos += k * n
+        return torch.cat(parts, dim=1)[:, self.inverse]
+
+
+@NETS.register("table_d")
+class TableDiscriminator(nn.Module):
+    def __init__(self, data_dim: int, cond_dim: int, widths: tuple[int, ...] = (256, 256), pac: int = 10,
+                 dropout: float = 0.5):
+        super().__init__()
+        self.pac, self.cond_dim = pac, cond_dim
+        dim = (data_dim + cond_dim) * pac
+        layers = []
+        for w in widths:
+            layers += [nn.Linear(dim, w), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
+            dim = w
+        layers.append(nn.Linear(dim, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        # x: (N, data_dim) with N divisible by pac -> (N // pac,) scores, one per pack
+        if c is not None and self.cond_dim:
+            x = torch.cat([x, c.to(x.dtype)], dim=1)
+        if x.shape[0] % self.pac:
+            raise ValueError(f"batch {x.shape[0]} is not divisible by pac {self.pac}")
+        return self.net(x.reshape(x.shape[0] // self.pac, -1)).squeeze(1)
