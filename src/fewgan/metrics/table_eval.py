@@ -4,7 +4,7 @@
   (categorical), on non-missing values. The definition of SDMetrics' Column Shapes property.
 - pair_trends: mean over column pairs of 1 - |r_real - r_fake| / 2 (Pearson, both numeric) or
   1 - TV distance of the joint frequency table (otherwise; numeric columns binned into 10 equal-width
-  bins of the real range, missing values a category of their own). As in SDMetrics >= 0.27, a pair
+  bins, each table over its own range as SDMetrics 0.32's report does; missing values a category). As in SDMetrics >= 0.27, a pair
   counts only when it matters in the real data: |r_real| > 0.5 or Cramér's V > 0.3.
 - quality: mean of the two (SDMetrics' QualityReport score when both are defined).
 - detection: 3-fold cross-validated ROC-AUC of a logistic regression telling real from fake rows,
@@ -51,14 +51,15 @@ def _ks(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _codes_pair(r: pd.Series, f: pd.Series, numeric: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes shared by real and fake (numeric: 10 bins of the real range; NaN its own code)."""
+    """Integer codes shared by real and fake (categorical: NaN its own code)."""
     import pandas as pd
     if numeric:
-        rv, fv = _num(r), _num(f)
-        obs = rv[~np.isnan(rv)]
-        edges = np.histogram_bin_edges(obs, bins=10)
-        edges[0], edges[-1] = -np.inf, np.inf
-        return np.digitize(rv, edges), np.digitize(fv, edges)   # NaN -> len(edges)
+        # As SDMetrics 0.32's QualityReport does: each table is binned by 10 equal-width bins of
+        # its *own* range (np.digitize; the maximum and NaN fall in bins of their own).
+        def binned(v):
+            obs = v[~np.isnan(v)]
+            return np.digitize(v, np.histogram_bin_edges(obs, bins=10) if len(obs) else np.arange(11.0))
+        return binned(_num(r)), binned(_num(f))
     both = pd.concat([r, f], ignore_index=True).astype(object).where(lambda s: s.notna(), "\0nan")
     codes, _ = pd.factorize(both.astype(str))
     return codes[:len(r)], codes[len(r):]
@@ -126,7 +127,7 @@ def pair_trend_scores(real: pd.DataFrame, fake: pd.DataFrame, kinds: dict[str, s
             if min(len(ua), len(ub)) < 2:
                 out[(a, b)] = None
                 continue
-            table = np.zeros((len(ua), len(ub)))
+            table = np.zeros((len(ua), len(ub)), dtype=np.int64)
             np.add.at(table, (ia, ib), 1)
             if association(table, method="cramer") <= CRAMER_THRESHOLD:
                 out[(a, b)] = None
@@ -242,7 +243,9 @@ def ml_efficacy(train: pd.DataFrame, fake: pd.DataFrame, holdout: pd.DataFrame, 
         ok = y_true.notna().to_numpy()
         return float(max(r2_score(_num(y_true[ok]), pred[ok]), 0.0))
 
-    real_score, fake_score = score(train), score(fake)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):      # OpenMP on shared cores can be 1000x slower than one thread
+        real_score, fake_score = score(train), score(fake)
     return {"ml_efficacy": fake_score / real_score if real_score > 0 else float("nan"),
             "ml_fake": fake_score, "ml_real": real_score, "ml_target": target,
             "ml_score": "macro F1" if categorical else "R^2"}
