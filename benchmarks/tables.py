@@ -187,9 +187,13 @@ def main() -> None:
     ap.add_argument("--ctgan-epochs", type=int, help="CTGAN epochs for ctgan_default (default 300)")
     ap.add_argument("--fewgan-kw", default="{}", help="JSON of extra TableGAN settings (tuning)")
     ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--append", action="store_true", help="add rows to an existing results file")
     a = ap.parse_args()
     import sdmetrics
-    results = {"protocol": __doc__.strip().splitlines()[2:9], "sdmetrics": sdmetrics.__version__, "rows": []}
+    results = {"protocol": " ".join(__doc__.strip().splitlines()[2:9]), "sdmetrics": sdmetrics.__version__,
+               "ctgan": "0.12.1", "cpu": f"{os.cpu_count()} cores (shared), torch threads 1", "rows": []}
+    if a.append and Path(a.out).exists():
+        results["rows"] = json.loads(Path(a.out).read_text())["rows"]
     for ds in a.datasets.split(","):
         if ds == "adult" and not (ADULT / "adult.csv").exists():
             print(f"skipping adult: {ADULT} not found")
@@ -212,6 +216,8 @@ def main() -> None:
                     steps = info["steps"]
                 row = {**info, **score(train, hold, fake, kinds)}
             row = {"dataset": ds, "rows": len(train), "method": m, **row}
+            if m == "ctgan_default" and a.ctgan_epochs:
+                row["note"] = f"--ctgan-epochs {a.ctgan_epochs} (not CTGAN's default 300)"
             results["rows"].append(row)
             print(fmt_row(row), flush=True)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

@@ -332,7 +332,7 @@ class TableCodec:
             ok = s.notna().to_numpy()
             out[ok] = _to_seconds(s[ok])
             return out
-        return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+        return np.array(pd.to_numeric(s, errors="coerce"), dtype=float, copy=True)  # never a view of the input
 
     # encode / decode
     def encode(self, df: pd.DataFrame) -> torch.Tensor:
