@@ -7,6 +7,7 @@ from fewgan.nets.image import stages_for
 from fewgan.registry import NETS
 
 import fewgan.nets.image  # noqa: F401  (registers)
+import fewgan.nets.table  # noqa: F401  (registers; forward/backward in test_table.py)
 
 
 @pytest.mark.parametrize("res", [8, 12, 16, 24, 32, 64])
@@ -29,7 +30,7 @@ def test_every_image_net_forward_backward(res, channels, n_classes, sn):
 
 
 def test_registry_names_all_covered():
-    assert set(NETS.names()) == {"dcgan_g", "dcgan_d"}, "add the new network to test_nets.py"
+    assert set(NETS.names()) == {"dcgan_g", "dcgan_d", "table_g", "table_d"}, "add the new network to test_nets.py"
 
 
 @pytest.mark.parametrize("res,expected", [(8, (4, 1)), (32, (4, 3)), (24, (6, 2)), (40, (5, 3)), (128, (4, 5))])
