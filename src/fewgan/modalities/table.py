@@ -102,7 +102,8 @@ class TableModality:
         return replace(
             cfg,
             augment="none" if cfg.augment == "auto" else cfg.augment,
-            # Small MLPs: bf16 autocast costs more in casts than it saves (measured).
+            # fp32 for small MLPs: bf16 autocast adds casts and its Gumbel/erf maths would need fp32
+            # anyway. NOT measured (no time on the shared machine): --precision bf16 to try it.
             precision="fp32" if cfg.precision == "auto" else cfg.precision,
             ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 10 / 32,
             steps=cfg.steps if cfg.steps is not None or cfg.minutes is not None else steps,
