@@ -41,6 +41,24 @@ def _float(s: str, minimum: float, strict: bool) -> float:
     return v
 
 
+def _nonneg_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{v} must be >= 0")
+    return v
+
+
+def _bool(s: str) -> bool:
+    if s.lower() in ("1", "true", "yes", "on"):
+        return True
+    if s.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{s!r} is not true or false")
+
+
 def _positive_float(s: str) -> float:
     return _float(s, 0.0, strict=True)
 
@@ -86,6 +104,18 @@ TRAIN_FLAGS = [
 
 # Flags that only one modality reads: (flag, key in config.extra, type, modalities, help).
 MODALITY_FLAGS = [
+    ("--seq-len", "seq_len", _positive_int, ("series",), "window length in time steps [24]"),
+    ("--hidden", "hidden", _positive_int, ("series",), "hidden units of every recurrent net [24]"),
+    ("--layers", "layers", _positive_int, ("series",), "recurrent layers (the supervisor has one fewer) [3]"),
+    ("--cell", "cell", str, ("series",), "recurrent cell: gru or lstm [lstm]"),
+    ("--ae-steps", "ae_steps", _nonneg_int, ("series",), "autoencoder phase steps [by --steps]"),
+    ("--sup-steps", "sup_steps", _nonneg_int, ("series",), "supervised phase steps [by --steps]"),
+    ("--g-steps", "g_steps", _positive_int, ("series",), "generator updates per joint step [2]"),
+    ("--reverse", "reverse", _bool, ("series",), "reverse the row order (TimeGAN does this to the stock file) [false]"),
+    ("--fill", "fill", str, ("series",), "NaN gaps: none (error) or ffill (carry the last value forward) [none]"),
+    ("--disc-iters", "disc_iters", _positive_int, ("series",), "discriminative-score classifier iterations [2000]"),
+    ("--pred-iters", "pred_iters", _positive_int, ("series",), "predictive-score regressor iterations [5000]"),
+    ("--eval-repeats", "eval_repeats", _positive_int, ("series",), "repeats of each score (mean, std) [3]"),
 ]
 
 

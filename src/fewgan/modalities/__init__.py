@@ -27,7 +27,7 @@ from ..errors import UsageError
 from ..registry import Registry
 
 MODALITIES: Registry = Registry("modality")
-NAMES = ("image",)    # each is a module of this package, imported on first use
+NAMES = ("image", "series")    # each is a module of this package, imported on first use
 
 
 @dataclass
