@@ -1,7 +1,7 @@
 """fewgan: GANs that learn from little data."""
-from .api import ImageGAN
+from .api import ImageGAN, SeriesGAN
 from .config import TrainConfig
 from .errors import UsageError
 
 __version__ = "0.1.0"
-__all__ = ["ImageGAN", "TrainConfig", "UsageError", "__version__"]
+__all__ = ["ImageGAN", "SeriesGAN", "TrainConfig", "UsageError", "__version__"]

@@ -152,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label", help="class id or name for conditional image runs")
     s.add_argument("--where", action="append", metavar="COL=VALUE",
                    help="tables: every sampled row has COL == VALUE (repeatable)")
+    s.add_argument("--length", type=_positive_int, help="series: steps per sampled path (default: the training window)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="cpu")
 
@@ -225,7 +226,12 @@ def cmd_sample(a: argparse.Namespace) -> int:
         raise UsageError("--label and --where do not mix: --label is for images, --where for tables")
     out = Path(a.out)
     g = TrainedGenerator.open(Path(a.run), a.device)
-    g.modality.write_samples(g, a.n, out, a.seed, _where(a.where) if a.where else a.label)
+    kw = {}
+    if a.length is not None:
+        if g.config.modality != "series":
+            raise UsageError("--length is for series runs")
+        kw["length"] = a.length
+    g.modality.write_samples(g, a.n, out, a.seed, _where(a.where) if a.where else a.label, **kw)
     print(f"wrote {a.n} samples to {out}")
     return 0
 
