@@ -34,11 +34,12 @@ PAPER = {"sines": {"discriminative": 0.011, "predictive": 0.093},
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def run_one(name: str, repeats: int, threads: int, seed: int, runs: Path) -> dict:
+def run_one(name: str, repeats: int, threads: int, seed: int, runs: Path, settings: dict, tag: str) -> dict:
     torch.set_num_threads(threads)
     data = "sines" if name == "sines" else str(STOCK)
     extra = {"reverse": True} if name == "stocks" else {}
-    out = runs / f"series-{name}-s{seed}"
+    extra.update(settings)
+    out = runs / f"series-{name}-s{seed}{tag}"
     cfg = TrainConfig(modality="series", data=data, out=str(out), seed=seed, threads=threads, extra=extra,
                       log_every=100, sample_every=10**6, ckpt_every=10**6)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -55,10 +56,30 @@ def run_one(name: str, repeats: int, threads: int, seed: int, runs: Path) -> dic
     row = {"dataset": name, "seed": seed, "steps": cfg.steps, "ae_steps": cfg.extra["ae_steps"],
            "sup_steps": cfg.extra["sup_steps"], "cell": cfg.extra["cell"], "g_steps": cfg.extra["g_steps"],
            "train_wall_s": round(train_wall, 1), "train_cpu_s": round(train_cpu, 1), "threads": threads,
-           "eval_cpu_s": round(eval_cpu, 1), **{k: v for k, v in res.items() if isinstance(v, (int, float))},
+           "eval_cpu_s": round(eval_cpu, 1), "run": str(out), **{k: v for k, v in res.items() if isinstance(v, (int, float))},
            "paper_timegan": PAPER[name]}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"series-{name}.json").write_text(json.dumps(row, indent=2) + "\n")
+    row["settings"] = settings
+    (RESULTS / f"series-{name}{tag}.json").write_text(json.dumps(row, indent=2) + "\n")
+    return row
+
+
+def rescore(name: str, run: Path, part: str, repeats: int, threads: int) -> dict:
+    """Score the raw G ("G") or the EMA copy ("G_ema") of a finished benchmark run (EMA ablation)."""
+    from fewgan.train.checkpoint import load_checkpoint
+    from fewgan.train.run import TrainedGenerator
+    torch.set_num_threads(threads)
+    ck = load_checkpoint(run / "checkpoint.pt")
+    gen = TrainedGenerator({**ck, "G_ema": ck[part]})
+    cfg = gen.config
+    prep = get_modality("series").prepare(cfg)
+    ev = get_modality("series").make_evaluator(cfg, prep, None)
+    ev.repeats = repeats
+    res = ev.evaluate(gen.sample)
+    row = {"dataset": name, "part": part, "step": ck["step"], "repeats": repeats,
+           **{k: res[k] for k in ("discriminative", "discriminative_std", "predictive", "predictive_std")}}
+    with open(RESULTS / "series-ema-ablation.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
     return row
 
 
@@ -85,9 +106,18 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--runs", default=str(ROOT / "runs"))
     ap.add_argument("--collect", action="store_true")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a series setting for this run (e.g. diff_moments=0); results go to series-<dataset>-<tag>.json")
+    ap.add_argument("--tag", default="")
+    ap.add_argument("--rescore", choices=["G", "G_ema"], help="score this part of the finished --dataset run")
     a = ap.parse_args()
+    if a.rescore:
+        print(json.dumps(rescore(a.dataset, Path(a.runs) / f"series-{a.dataset}-s{a.seed}", a.rescore,
+                                 a.repeats, a.threads)))
+        return
     if a.dataset:
-        row = run_one(a.dataset, a.repeats, a.threads, a.seed, Path(a.runs))
+        settings = {k: json.loads(v) for k, _, v in (x.partition("=") for x in a.set)}
+        row = run_one(a.dataset, a.repeats, a.threads, a.seed, Path(a.runs), settings, a.tag)
         print(json.dumps(row, indent=2))
     if a.collect:
         rows = [json.loads((RESULTS / f"series-{n}.json").read_text()) for n in ("sines", "stocks")

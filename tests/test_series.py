@@ -40,8 +40,11 @@ def test_windows_scaling_and_decode_round_trip(tmp_path):
 def test_sines_follow_the_paper():
     w = sines(200, 24, 5, seed=0)
     assert w.shape == (200, 24, 5) and w.min() >= 0 and w.max() <= 1
-    assert np.allclose(w[:, 0], (np.sin(w[:, 0] * 0 + np.arcsin(2 * w[:, 0] - 1)) + 1) / 2)
-    assert 0.5 <= w.min() and w[:, 0].max() <= (np.sin(0.1) + 1) / 2 + 1e-9   # phase in [0, .1]
+    phase = np.arcsin(2 * w[:, 0] - 1)                    # (200, 5): sin(p) at t = 0
+    freq = np.arcsin(2 * w[:, 1] - 1) - phase             # sin(f + p) at t = 1 (f + p < pi / 2)
+    assert (phase >= 0).all() and (phase <= 0.1).all() and (freq >= 0).all() and (freq <= 0.1).all()
+    t = np.arange(24)[None, :, None]
+    assert np.allclose(w, (np.sin(freq[:, None] * t + phase[:, None]) + 1) / 2, atol=1e-9)
 
 
 @pytest.mark.skipif(not STOCK.exists(), reason="needs /work/shared stock data")
@@ -156,7 +159,7 @@ def test_cli_train_sample_evaluate_report(tmp_path, cli):
     assert 0 <= res["discriminative"] <= 0.5 and res["repeats"] == 2
     code, out, _ = cli("report", run)
     html = (run / "report.html").read_text()
-    assert code == 0 and "PCA of real vs synthetic" in html and "discriminative" in html and "http" not in html.split("<body>")[1][:0] + ""
+    assert code == 0 and "PCA of real vs synthetic" in html and "discriminative" in html and 'src="http' not in html
 
 
 def test_series_resume_is_bitwise_exact(tmp_path, cli):

@@ -111,6 +111,7 @@ MODALITY_FLAGS = [
     ("--ae-steps", "ae_steps", _nonneg_int, ("series",), "autoencoder phase steps [by --steps]"),
     ("--sup-steps", "sup_steps", _nonneg_int, ("series",), "supervised phase steps [by --steps]"),
     ("--g-steps", "g_steps", _positive_int, ("series",), "generator updates per joint step [2]"),
+    ("--diff-moments", "diff_moments", _nonneg_float, ("series",), "weight of the increment moment loss (0: TimeGAN's loss) [100]"),
     ("--reverse", "reverse", _bool, ("series",), "reverse the row order (TimeGAN does this to the stock file) [false]"),
     ("--fill", "fill", str, ("series",), "NaN gaps: none (error) or ffill (carry the last value forward) [none]"),
     ("--disc-iters", "disc_iters", _positive_int, ("series",), "discriminative-score classifier iterations [2000]"),

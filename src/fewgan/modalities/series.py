@@ -6,6 +6,8 @@ Training (one engine step = one iteration of the current phase, phase lengths fi
   3. joint        (the rest):  2 x (G+S update, then embedder+recovery update), then a D update when
      D's loss > 0.15. G loss = adversarial on S(G(z)) and on G(z) (gamma = 1, non-saturating)
      + 100 sqrt(supervised) + 100 (|std| + |mean| moment gaps); embedder loss adds 0.1 x supervised.
+     Our addition (diff_moments, weight 100; 0 = TimeGAN's loss): the same moment gaps for the
+     increments x[t+1] - x[t] per feature, see docs/benchmarks.md for the measured effect.
 Samples use G_ema (EMA of all G parameters, the engine's).
 """
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ..train.phases import adam
 from . import MODALITIES, Prepared
 
 # Defaults (series-only settings live in cfg.extra; `fewgan train series --help` lists the flags).
-EXTRA_DEFAULTS = dict(seq_len=24, hidden=24, layers=3, cell="lstm", g_steps=2, reverse=False, fill="none",
+EXTRA_DEFAULTS = dict(seq_len=24, hidden=24, layers=3, cell="lstm", g_steps=2, diff_moments=100.0, reverse=False, fill="none",
                       disc_iters=2000, pred_iters=5000, eval_repeats=3)
 DEFAULT_PHASES = (1000, 1000, 1500)     # autoencoder, supervised, joint steps (see docs/benchmarks.md)
 D_THRESHOLD, GAMMA = 0.15, 1.0
@@ -69,6 +71,7 @@ class TimeGANPhases:
         ex = eng.cfg.extra
         self.ae_steps, self.sup_steps = ex["ae_steps"], ex["sup_steps"]
         self.g_steps = int(ex.get("g_steps", 2))
+        self.w_diff = float(ex.get("diff_moments", 0.0))
 
     def make_optimizers(self) -> dict:
         e, cfg, G = self.eng, self.eng.cfg, self.eng.G
@@ -131,6 +134,12 @@ class TimeGANPhases:
             std_gap = (torch.sqrt(x_hat.var(0, unbiased=False) + 1e-6) - torch.sqrt(x.var(0, unbiased=False) + 1e-6)).abs().mean()
             mean_gap = (x_hat.mean(0) - x.mean(0)).abs().mean()
             loss_g = adv + 100 * torch.sqrt(sup + 1e-12) + 100 * (std_gap + mean_gap)
+            if self.w_diff:     # our addition: match the increments' mean and std per feature too
+                dh, dx = x_hat.diff(dim=1), x.diff(dim=1)
+                diff_gap = ((torch.sqrt(dh.var((0, 1), unbiased=False) + 1e-6)
+                             - torch.sqrt(dx.var((0, 1), unbiased=False) + 1e-6)).abs().mean()
+                            + (dh.mean((0, 1)) - dx.mean((0, 1))).abs().mean())
+                loss_g = loss_g + self.w_diff * diff_gap
             self._update("opt_G", loss_g)
             # embedder + recovery
             h, rec = self._autoencoder(x)
