@@ -88,7 +88,8 @@ def table(rows: list[dict]) -> str:
              "|---|---|---:|---:|---:|"]
     for r in rows:
         p = PAPER[r["dataset"]]
-        lines.append(f"| {r['dataset']} | fewgan series (seed {r['seed']}, {r['repeats']} repeats) | "
+        what = ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items()) or "defaults"
+        lines.append(f"| {r['dataset']} | fewgan series, {what} (seed {r['seed']}, {r['repeats']} repeats) | "
                      f"{r['discriminative']:.3f} ± {r['discriminative_std']:.3f} | "
                      f"{r['predictive']:.3f} ± {r['predictive_std']:.3f} | "
                      f"{r['train_wall_s'] / 60:.1f} / {r['train_cpu_s'] / 60:.1f} min |")
@@ -120,8 +121,8 @@ def main() -> None:
         row = run_one(a.dataset, a.repeats, a.threads, a.seed, Path(a.runs), settings, a.tag)
         print(json.dumps(row, indent=2))
     if a.collect:
-        rows = [json.loads((RESULTS / f"series-{n}.json").read_text()) for n in ("sines", "stocks")
-                if (RESULTS / f"series-{n}.json").exists()]
+        rows = [json.loads(p.read_text()) for n in ("sines", "stocks")
+                for p in sorted(RESULTS.glob(f"series-{n}*.json"))]
         env = {"torch": torch.__version__, "platform": platform.platform(), "python": sys.version.split()[0]}
         (RESULTS / "series.json").write_text(json.dumps({"rows": rows, "environment": env}, indent=2) + "\n")
         print(table(rows))
