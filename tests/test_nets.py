@@ -8,6 +8,7 @@ from fewgan.registry import NETS
 
 import fewgan.nets.image  # noqa: F401  (registers)
 import fewgan.nets.table  # noqa: F401  (registers; forward/backward in test_table.py)
+import fewgan.nets.series  # noqa: F401
 
 
 @pytest.mark.parametrize("res", [8, 12, 16, 24, 32, 64])
@@ -30,7 +31,24 @@ def test_every_image_net_forward_backward(res, channels, n_classes, sn):
 
 
 def test_registry_names_all_covered():
-    assert set(NETS.names()) == {"dcgan_g", "dcgan_d", "table_g", "table_d"}, "add the new network to test_nets.py"
+    assert set(NETS.names()) == {"dcgan_g", "dcgan_d", "table_g", "table_d", "timegan_g", "timegan_d"}, "add the new network to test_nets.py"
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_every_series_net_forward_backward(cell, layers):
+    G = NETS.get("timegan_g")(features=3, z_dim=2, hidden=4, layers=layers, cell=cell)
+    D = NETS.get("timegan_d")(hidden=4, layers=layers, cell=cell)
+    x = G(torch.randn(2, 7, 2))
+    assert x.shape == (2, 7, 3) and 0 <= x.min() and x.max() <= 1
+    h = G.embedder(torch.rand(2, 7, 3))
+    logits = D(h) + D(G.latent(torch.randn(2, 7, 2))[0])
+    assert logits.shape == (2, 7)
+    (logits.sum() + x.sum() + G.recovery(h).sum()).backward()
+    for net in (G, D):
+        grads = [p.grad for p in net.parameters()]
+        assert all(g is not None and torch.isfinite(g).all() for g in grads)
+        assert all(g.abs().sum() > 0 for g in grads[-2:])
 
 
 @pytest.mark.parametrize("res,expected", [(8, (4, 1)), (32, (4, 3)), (24, (6, 2)), (40, (5, 3)), (128, (4, 5))])

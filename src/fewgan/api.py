@@ -100,3 +100,32 @@ class TableGAN(_GAN):
         """n rows as a DataFrame; with conditions={column: value} every row satisfies them."""
         g = self._require_fit()
         return g.modality.sample_frame(g, n, seed, conditions)
+
+
+class SeriesGAN(_GAN):
+    """SeriesGAN(seq_len=24).fit(df).sample(n) -> float (n, seq_len, features) in original units.
+
+    Series settings (seq_len, hidden, layers, cell, ae_steps, sup_steps, g_steps, reverse, fill,
+    disc_iters, pred_iters, eval_repeats) may be passed as keywords; they go to config.extra."""
+    modality = "series"
+    SERIES_KEYS = ("seq_len", "hidden", "layers", "cell", "ae_steps", "sup_steps", "g_steps", "reverse", "fill",
+                   "disc_iters", "pred_iters", "eval_repeats")
+
+    def __init__(self, **config):
+        extra = dict(config.pop("extra", None) or {})
+        extra.update({k: config.pop(k) for k in self.SERIES_KEYS if k in config})
+        super().__init__(extra=extra, **config)
+
+    def fit(self, data="sines", out: str | Path | None = None, verbose: bool = False):
+        """data: "sines", "macro", a CSV path, a pandas DataFrame or a (time, features) array."""
+        return super().fit(data, None, out, verbose)
+
+    def sample(self, n: int, seed: int = 0, length: int | None = None) -> np.ndarray:
+        """n windows (or paths of `length` steps: the recurrent generator runs on) in original units."""
+        g = self._require_fit()
+        from .modalities.series import sample_path
+        return g.codec.decode(sample_path(g.G, g.config.z_dim, g.codec, n, length, seed, g.device))
+
+    def sample_path(self, length: int, n: int = 1, seed: int = 0) -> np.ndarray:
+        """n long paths of `length` steps, (n, length, features) in original units."""
+        return self.sample(n, seed, length)

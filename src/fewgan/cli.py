@@ -48,6 +48,24 @@ def _unit_float(s: str) -> float:
     return v
 
 
+def _nonneg_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{v} must be >= 0")
+    return v
+
+
+def _bool(s: str) -> bool:
+    if s.lower() in ("1", "true", "yes", "on"):
+        return True
+    if s.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{s!r} is not true or false")
+
+
 def _positive_float(s: str) -> float:
     return _float(s, 0.0, strict=True)
 
@@ -100,6 +118,19 @@ MODALITY_FLAGS = [
                                                       "and dcr [0.2; 0 trains on every row]"),
     ("--target", "target", str, ("table",), "column that ml_efficacy predicts [the last categorical column]"),
     ("--pac", "pac", _positive_int, ("table",), "rows per critic pack (PacGAN) [10]; divides --batch"),
+    ("--seq-len", "seq_len", _positive_int, ("series",), "window length in time steps [24]"),
+    ("--hidden", "hidden", _positive_int, ("series",), "hidden units of every recurrent net [24]"),
+    ("--layers", "layers", _positive_int, ("series",), "recurrent layers (the supervisor has one fewer) [3]"),
+    ("--cell", "cell", str, ("series",), "recurrent cell: gru or lstm [lstm]"),
+    ("--ae-steps", "ae_steps", _nonneg_int, ("series",), "autoencoder phase steps [by --steps]"),
+    ("--sup-steps", "sup_steps", _nonneg_int, ("series",), "supervised phase steps [by --steps]"),
+    ("--g-steps", "g_steps", _positive_int, ("series",), "generator updates per joint step [2]"),
+    ("--diff-moments", "diff_moments", _nonneg_float, ("series",), "weight of the increment moment loss (0: TimeGAN's loss) [100]"),
+    ("--reverse", "reverse", _bool, ("series",), "reverse the row order (TimeGAN does this to the stock file) [false]"),
+    ("--fill", "fill", str, ("series",), "NaN gaps: none (error) or ffill (carry the last value forward) [none]"),
+    ("--disc-iters", "disc_iters", _positive_int, ("series",), "discriminative-score classifier iterations [2000]"),
+    ("--pred-iters", "pred_iters", _positive_int, ("series",), "predictive-score regressor iterations [5000]"),
+    ("--eval-repeats", "eval_repeats", _positive_int, ("series",), "repeats of each score (mean, std) [3]"),
 ]
 
 
@@ -136,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label", help="class id or name for conditional image runs")
     s.add_argument("--where", action="append", metavar="COL=VALUE",
                    help="tables: every sampled row has COL == VALUE (repeatable)")
+    s.add_argument("--length", type=_positive_int, help="series: steps per sampled path (default: the training window)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="cpu")
 
@@ -209,7 +241,12 @@ def cmd_sample(a: argparse.Namespace) -> int:
         raise UsageError("--label and --where do not mix: --label is for images, --where for tables")
     out = Path(a.out)
     g = TrainedGenerator.open(Path(a.run), a.device)
-    g.modality.write_samples(g, a.n, out, a.seed, _where(a.where) if a.where else a.label)
+    kw = {}
+    if a.length is not None:
+        if g.config.modality != "series":
+            raise UsageError("--length is for series runs")
+        kw["length"] = a.length
+    g.modality.write_samples(g, a.n, out, a.seed, _where(a.where) if a.where else a.label, **kw)
     print(f"wrote {a.n} samples to {out}")
     return 0
 

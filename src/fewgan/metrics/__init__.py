@@ -99,5 +99,5 @@ def parse_until(text: str) -> Until:
 
 def load_all() -> MetricRegistry:
     """Import the metric modules (registration happens on import, not on `import fewgan`)."""
-    from . import distribution, image_eval, memorization, table_eval  # noqa: F401
+    from . import distribution, image_eval, memorization, series, table_eval  # noqa: F401
     return METRICS

@@ -28,7 +28,7 @@ from ..errors import UsageError
 from ..registry import Registry
 
 MODALITIES: Registry = Registry("modality")
-NAMES = ("image", "table")    # each is a module of this package, imported on first use
+NAMES = ("image", "table", "series")    # each is a module of this package, imported on first use
 
 
 @dataclass

@@ -1,0 +1,132 @@
+"""Time-series benchmark: fewgan's series GAN on Sines and Stocks under the TimeGAN protocol.
+
+    python benchmarks/series.py --dataset stocks [--repeats 5] [--threads 1]   # train + score one
+    python benchmarks/series.py --collect                                        # table + results JSON
+
+Each dataset: train with the modality's defaults (seed 0, one thread), measure wall and CPU time
+(time.process_time) of training, then score G_ema's windows (as many as real windows) with the
+discriminative and predictive scores (the paper's 2000 / 5000 iterations, batch 128; mean ± std over
+--repeats; the paper averages 10), plus the predictive score of a regressor trained on real data.
+Stocks = /work/shared/data/stock/stock_data.csv reversed as in TimeGAN's loader (--reverse true).
+Partial results go to benchmarks/results/series-<dataset>.json; --collect merges them into
+benchmarks/results/series.json and prints the table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+from fewgan.config import TrainConfig  # noqa: E402
+from fewgan.modalities import get_modality  # noqa: E402
+from fewgan.train.run import start_run  # noqa: E402
+
+STOCK = ROOT.parent / "shared" / "data" / "stock" / "stock_data.csv"
+PAPER = {"sines": {"discriminative": 0.011, "predictive": 0.093},
+         "stocks": {"discriminative": 0.102, "predictive": 0.038, "real_predictive": 0.036}}
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def run_one(name: str, repeats: int, threads: int, seed: int, runs: Path, settings: dict, tag: str) -> dict:
+    torch.set_num_threads(threads)
+    data = "sines" if name == "sines" else str(STOCK)
+    extra = {"reverse": True} if name == "stocks" else {}
+    extra.update(settings)
+    out = runs / f"series-{name}-s{seed}{tag}"
+    cfg = TrainConfig(modality="series", data=data, out=str(out), seed=seed, threads=threads, extra=extra,
+                      log_every=100, sample_every=10**6, ckpt_every=10**6)
+    t0, c0 = time.perf_counter(), time.process_time()
+    eng = start_run(cfg, verbose=False, progress=False)
+    train_wall, train_cpu = time.perf_counter() - t0, time.process_time() - c0
+    cfg = eng.cfg
+    mod = get_modality("series")
+    ev = mod.make_evaluator(cfg, eng.prep, None, real_baseline=True)
+    ev.repeats = repeats
+    ev.baseline = ev._baseline()
+    t1 = time.process_time()
+    res = ev.evaluate(eng.sample_fn)
+    eval_cpu = time.process_time() - t1
+    row = {"dataset": name, "seed": seed, "steps": cfg.steps, "ae_steps": cfg.extra["ae_steps"],
+           "sup_steps": cfg.extra["sup_steps"], "cell": cfg.extra["cell"], "g_steps": cfg.extra["g_steps"],
+           "train_wall_s": round(train_wall, 1), "train_cpu_s": round(train_cpu, 1), "threads": threads,
+           "eval_cpu_s": round(eval_cpu, 1), "run": str(out), **{k: v for k, v in res.items() if isinstance(v, (int, float))},
+           "paper_timegan": PAPER[name]}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    row["settings"] = settings
+    (RESULTS / f"series-{name}{tag}.json").write_text(json.dumps(row, indent=2) + "\n")
+    return row
+
+
+def rescore(name: str, run: Path, part: str, repeats: int, threads: int) -> dict:
+    """Score the raw G ("G") or the EMA copy ("G_ema") of a finished benchmark run (EMA ablation)."""
+    from fewgan.train.checkpoint import load_checkpoint
+    from fewgan.train.run import TrainedGenerator
+    torch.set_num_threads(threads)
+    ck = load_checkpoint(run / "checkpoint.pt")
+    gen = TrainedGenerator({**ck, "G_ema": ck[part]})
+    cfg = gen.config
+    prep = get_modality("series").prepare(cfg)
+    ev = get_modality("series").make_evaluator(cfg, prep, None)
+    ev.repeats = repeats
+    res = ev.evaluate(gen.sample)
+    row = {"dataset": name, "part": part, "step": ck["step"], "repeats": repeats,
+           **{k: res[k] for k in ("discriminative", "discriminative_std", "predictive", "predictive_std")}}
+    with open(RESULTS / "series-ema-ablation.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+    return row
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| dataset | model | discriminative | predictive | train wall / CPU | ",
+             "|---|---|---:|---:|---:|"]
+    for r in rows:
+        p = PAPER[r["dataset"]]
+        what = ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items()) or "defaults"
+        lines.append(f"| {r['dataset']} | fewgan series, {what} (seed {r['seed']}, {r['repeats']} repeats) | "
+                     f"{r['discriminative']:.3f} ± {r['discriminative_std']:.3f} | "
+                     f"{r['predictive']:.3f} ± {r['predictive_std']:.3f} | "
+                     f"{r['train_wall_s'] / 60:.1f} / {r['train_cpu_s'] / 60:.1f} min |")
+        lines.append(f"| {r['dataset']} | TimeGAN (paper) | {p['discriminative']:.3f} | {p['predictive']:.3f} | |")
+        lines.append(f"| {r['dataset']} | real data, predictive (ours{'; paper ' + str(p['real_predictive']) if 'real_predictive' in p else ''}) | | "
+                     f"{r['real_baseline_predictive']:.3f} ± {r['real_baseline_predictive_std']:.3f} | |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dataset", choices=["sines", "stocks"])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--runs", default=str(ROOT / "runs"))
+    ap.add_argument("--collect", action="store_true")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a series setting for this run (e.g. diff_moments=0); results go to series-<dataset>-<tag>.json")
+    ap.add_argument("--tag", default="")
+    ap.add_argument("--rescore", choices=["G", "G_ema"], help="score this part of the finished --dataset run")
+    a = ap.parse_args()
+    if a.rescore:
+        print(json.dumps(rescore(a.dataset, Path(a.runs) / f"series-{a.dataset}-s{a.seed}", a.rescore,
+                                 a.repeats, a.threads)))
+        return
+    if a.dataset:
+        settings = {k: json.loads(v) for k, _, v in (x.partition("=") for x in a.set)}
+        row = run_one(a.dataset, a.repeats, a.threads, a.seed, Path(a.runs), settings, a.tag)
+        print(json.dumps(row, indent=2))
+    if a.collect:
+        rows = [json.loads(p.read_text()) for n in ("sines", "stocks")
+                for p in sorted(RESULTS.glob(f"series-{n}*.json"))]
+        env = {"torch": torch.__version__, "platform": platform.platform(), "python": sys.version.split()[0]}
+        (RESULTS / "series.json").write_text(json.dumps({"rows": rows, "environment": env}, indent=2) + "\n")
+        print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,357 @@
+"""Time-series modality: sliding windows of a multivariate series, TimeGAN-style training.
+
+Training (one engine step = one iteration of the current phase, phase lengths fixed at start):
+  1. autoencoder  (ae_steps):  embedder + recovery, loss 10 * sqrt(MSE(x, recovery(embedder(x))))
+  2. supervised   (sup_steps): supervisor predicts the next latent step, MSE(h[1:], S(h)[:-1])
+  3. joint        (the rest):  2 x (G+S update, then embedder+recovery update), then a D update when
+     D's loss > 0.15. G loss = adversarial on S(G(z)) and on G(z) (gamma = 1, non-saturating)
+     + 100 sqrt(supervised) + 100 (|std| + |mean| moment gaps); embedder loss adds 0.1 x supervised.
+     Our addition (diff_moments, weight 100; 0 = TimeGAN's loss): the same moment gaps for the
+     increments x[t+1] - x[t] per feature, see docs/benchmarks.md for the measured effect.
+Samples use G_ema (EMA of all G parameters, the engine's).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..config import TrainConfig
+from ..data import fingerprint
+from ..data.series import load_series, windows
+from ..errors import UsageError
+from ..nets.series import SeriesDiscriminator, SeriesGenerator
+from ..train.phases import adam
+from . import MODALITIES, Prepared
+
+# Defaults (series-only settings live in cfg.extra; `fewgan train series --help` lists the flags).
+EXTRA_DEFAULTS = dict(seq_len=24, hidden=24, layers=3, cell="lstm", g_steps=2, diff_moments=100.0, reverse=False, fill="none",
+                      disc_iters=2000, pred_iters=5000, eval_repeats=3)
+DEFAULT_PHASES = (1000, 1000, 1500)     # autoencoder, supervised, joint steps (see docs/benchmarks.md)
+D_THRESHOLD, GAMMA = 0.15, 1.0
+
+
+@dataclass
+class SeriesCodec:
+    seq_len: int
+    columns: list[str]
+    lo: list[float]
+    scale: list[float]
+
+    @property
+    def n_features(self) -> int:
+        return len(self.columns)
+
+    def encode(self, w: np.ndarray) -> torch.Tensor:
+        lo, sc = np.asarray(self.lo), np.asarray(self.scale)
+        return torch.from_numpy(((w - lo) / sc).astype(np.float32))
+
+    def decode(self, x) -> np.ndarray:
+        x = x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, np.float64)
+        return x.astype(np.float64) * np.asarray(self.scale) + np.asarray(self.lo)
+
+    def noise_shape(self, z_dim: int) -> tuple[int, int]:
+        return (self.seq_len, z_dim)
+
+    def state_dict(self) -> dict:
+        return {"seq_len": self.seq_len, "columns": self.columns, "lo": self.lo, "scale": self.scale}
+
+
+def _extra(cfg: TrainConfig) -> dict:
+    return {**EXTRA_DEFAULTS, **cfg.extra}
+
+
+class TimeGANPhases:
+    def __init__(self, eng):
+        self.eng = eng
+        ex = eng.cfg.extra
+        self.ae_steps, self.sup_steps = ex["ae_steps"], ex["sup_steps"]
+        self.g_steps = int(ex.get("g_steps", 2))
+        self.w_diff = float(ex.get("diff_moments", 0.0))
+
+    def make_optimizers(self) -> dict:
+        e, cfg, G = self.eng, self.eng.cfg, self.eng.G
+        er = list(itertools.chain(G.embedder.parameters(), G.recovery.parameters()))
+        gs = list(itertools.chain(G.generator.parameters(), G.supervisor.parameters()))
+        return {"opt_E": adam(er, cfg.g_lr, cfg, e.device), "opt_G": adam(gs, cfg.g_lr, cfg, e.device),
+                "opt_D": adam(e.D.parameters(), cfg.d_lr, cfg, e.device)}
+
+    def phase(self, step: int) -> str:
+        return "ae" if step < self.ae_steps else "sup" if step < self.ae_steps + self.sup_steps else "joint"
+
+    def step(self) -> None:
+        getattr(self, "_" + self.phase(self.eng.step))()
+
+    def _update(self, name: str, loss: torch.Tensor) -> None:
+        opt = self.eng.opts[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        self.eng.bad |= ~torch.isfinite(loss.detach())
+
+    def _autoencoder(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        G = self.eng.G
+        h = G.embedder(x)
+        rec = F.mse_loss(G.recovery(h), x)
+        return h, rec
+
+    @staticmethod
+    def _sup_loss(G, h: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(G.supervisor(h)[:, :-1], h[:, 1:])
+
+    def _ae(self) -> None:
+        x, _ = self.eng.batch()
+        _, rec = self._autoencoder(x)
+        self.eng.stats.report("loss/AE", rec.detach())
+        self._update("opt_E", 10 * torch.sqrt(rec))
+
+    def _sup(self) -> None:
+        e = self.eng
+        x, _ = e.batch()
+        with torch.no_grad():
+            h = e.G.embedder(x)
+        loss = self._sup_loss(e.G, h)
+        e.stats.report("loss/S", loss.detach())
+        self._update("opt_G", loss)
+
+    def _joint(self) -> None:
+        e, G, D, b = self.eng, self.eng.G, self.eng.D, self.eng.cfg.batch
+        D.requires_grad_(False)
+        for _ in range(self.g_steps):
+            x, _ = e.batch()
+            z = e.noise(b)
+            # generator + supervisor
+            with torch.no_grad():
+                h = G.embedder(x)
+            e_hat, h_hat = G.latent(z)
+            x_hat = G.recovery(h_hat)
+            adv = F.softplus(-D(h_hat)).mean() + GAMMA * F.softplus(-D(e_hat)).mean()
+            sup = self._sup_loss(G, h)
+            std_gap = (torch.sqrt(x_hat.var(0, unbiased=False) + 1e-6) - torch.sqrt(x.var(0, unbiased=False) + 1e-6)).abs().mean()
+            mean_gap = (x_hat.mean(0) - x.mean(0)).abs().mean()
+            loss_g = adv + 100 * torch.sqrt(sup + 1e-12) + 100 * (std_gap + mean_gap)
+            if self.w_diff:     # our addition: match the increments' mean and std per feature too
+                dh, dx = x_hat.diff(dim=1), x.diff(dim=1)
+                diff_gap = ((torch.sqrt(dh.var((0, 1), unbiased=False) + 1e-6)
+                             - torch.sqrt(dx.var((0, 1), unbiased=False) + 1e-6)).abs().mean()
+                            + (dh.mean((0, 1)) - dx.mean((0, 1))).abs().mean())
+                loss_g = loss_g + self.w_diff * diff_gap
+            self._update("opt_G", loss_g)
+            # embedder + recovery
+            h, rec = self._autoencoder(x)
+            loss_e = 10 * torch.sqrt(rec) + 0.1 * self._sup_loss(G, h)
+            self._update("opt_E", loss_e)
+        e.stats.report("loss/G", loss_g.detach())
+        e.stats.report("loss/G_adv", adv.detach())
+        e.stats.report("loss/S", sup.detach())
+        e.stats.report("loss/moments", (std_gap + mean_gap).detach())
+        e.stats.report("loss/AE", rec.detach())
+        # discriminator, only while it is not already winning (TimeGAN's 0.15 rule)
+        D.requires_grad_(True)
+        x, _ = e.batch()
+        with torch.no_grad():
+            h = G.embedder(x)
+            e_hat, h_hat = G.latent(e.noise(b))
+        lr, lf = D(h), D(h_hat)
+        loss_d = F.softplus(-lr).mean() + F.softplus(lf).mean() + GAMMA * F.softplus(D(e_hat)).mean()
+        e.stats.report("loss/D", loss_d.detach())
+        e.stats.report("D/real", lr.detach().mean())
+        e.stats.report("D/fake", lf.detach().mean())
+        if loss_d.item() > D_THRESHOLD:
+            self._update("opt_D", loss_d)
+        else:
+            e.bad |= ~torch.isfinite(loss_d.detach())
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class SeriesModality:
+    name = "series"
+
+    def prepare(self, cfg: TrainConfig, data=None, labels=None) -> Prepared:
+        if labels is not None:
+            raise UsageError("series runs take no labels")
+        ex = _extra(cfg)
+        seq_len = int(ex["seq_len"])
+        if seq_len < 2:
+            raise UsageError(f"--seq-len must be >= 2, got {seq_len}")
+        if ex["fill"] not in ("none", "ffill"):
+            raise UsageError(f"--fill {ex['fill']!r}: use none or ffill")
+        src = load_series(cfg.data if data is None else data, seq_len, cfg.seed, ex["reverse"], ex["fill"])
+        if src.windows is not None:           # sines: already in [0, 1], kept on the paper's scale
+            w = src.windows
+            lo, scale = [0.0] * w.shape[-1], [1.0] * w.shape[-1]
+            fp = fingerprint(w)
+        else:
+            v = src.values
+            lo, scale = v.min(0).tolist(), (v.max(0) - v.min(0)).tolist()
+            w = windows(v, seq_len)
+            fp = fingerprint(v)
+        codec = SeriesCodec(seq_len, src.columns, lo, scale)
+        return Prepared(codec.encode(w), None, codec, fp)
+
+    def codec_from_state(self, s: dict) -> SeriesCodec:
+        return SeriesCodec(**s)
+
+    def resolve_defaults(self, cfg: TrainConfig, prep: Prepared) -> TrainConfig:
+        if cfg.conditional:
+            raise UsageError("--conditional is for labelled images and tables, not series")
+        # TimeGAN's optimiser: Adam with TensorFlow's defaults (lr 1e-3, betas .9/.999), batch 128.
+        cfg = cfg.fill(loss="ns", batch=128, g_lr=1e-3, d_lr=1e-3, beta1=0.9, beta2=0.999, r1_gamma=0.0)
+        ex = _extra(cfg)
+        if cfg.steps is None and cfg.minutes is None:
+            steps = sum(DEFAULT_PHASES)
+            ae, sup = DEFAULT_PHASES[:2]
+        else:
+            steps = cfg.steps
+            total = steps if steps is not None else sum(DEFAULT_PHASES)
+            ae, sup = total * DEFAULT_PHASES[0] // sum(DEFAULT_PHASES), total * DEFAULT_PHASES[1] // sum(DEFAULT_PHASES)
+        ex.setdefault("ae_steps", ae)
+        ex.setdefault("sup_steps", sup)
+        ex["ae_steps"], ex["sup_steps"] = int(ex["ae_steps"]), int(ex["sup_steps"])
+        return replace(cfg, extra=ex, augment="none", steps=steps,
+                       ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 10 / 32)
+
+    def build_nets(self, cfg: TrainConfig, codec: SeriesCodec):
+        ex = _extra(cfg)
+        if ex["cell"] not in ("gru", "lstm"):
+            raise UsageError(f"--cell {ex['cell']!r}: use gru or lstm")
+        G = SeriesGenerator(codec.n_features, cfg.z_dim, ex["hidden"], ex["layers"], ex["cell"])
+        D = SeriesDiscriminator(ex["hidden"], ex["layers"], ex["cell"])
+        return G, D
+
+    def make_phases(self, engine) -> TimeGANPhases:
+        return TimeGANPhases(engine)
+
+    def make_augment(self, cfg: TrainConfig):
+        return None
+
+    def make_evaluator(self, cfg: TrainConfig, prep: Prepared, cache_dir: Path | None, real_baseline: bool = False):
+        from ..metrics.series import SeriesEvaluator
+        ex = _extra(cfg)
+        return SeriesEvaluator(prep.x, prep.codec, cfg.eval_n, cfg.seed, ex["disc_iters"], ex["pred_iters"],
+                               ex["eval_repeats"], real_baseline)
+
+    def verdicts(self, results: dict) -> list[tuple[str, str]]:
+        from ..metrics.series import verdicts
+        return verdicts(results)
+
+    def report_panels(self, ev) -> list[tuple[str, str]]:
+        from ..report.html import img_tag
+        codec, real = ev.prep.codec, ev.prep.x
+        fake = ev.evaluator.last_fake if ev.evaluator.last_fake is not None else ev.sample(len(real))
+        g = torch.Generator().manual_seed(0)
+        pick = torch.randperm(len(real), generator=g)[:6]
+        panels = [("Synthetic windows (G_ema, original units)", img_tag(lines_png(codec.decode(fake[:6]), codec.columns))),
+                  ("Real windows", img_tag(lines_png(codec.decode(real[pick]), codec.columns)))]
+        from ..metrics.series import pca_2d
+        n = min(1000, len(real), len(fake))
+        a, b = pca_2d(real[torch.randperm(len(real), generator=g)[:n]].numpy(), fake[:n].numpy())
+        panels.append(("PCA of real vs synthetic windows", img_tag(scatter_png(a, b))
+                       + "<p>Flattened windows (scaled space) projected on the first two principal components of "
+                       f"the real windows; {n} of each. Synthetic points should cover the real cloud.</p>"))
+        return panels
+
+    def decode(self, samples: torch.Tensor, codec: SeriesCodec) -> np.ndarray:
+        return codec.decode(samples)
+
+    def preview(self, samples: torch.Tensor, codec: SeriesCodec, path: Path) -> None:
+        from ..train.checkpoint import atomic_write_bytes
+        atomic_write_bytes(path, lines_png(codec.decode(samples[:6]), codec.columns))
+
+    def write_samples(self, gen, n: int, path: Path, seed: int = 0, condition=None, length: int | None = None) -> None:
+        """.csv: one row per time step with a `window` id and a `t` column, values in original units;
+        .npy: (n, seq_len, features) in original units."""
+        if condition is not None:
+            raise UsageError("--label/--where do not apply to series runs")
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".npy"):
+            raise UsageError(f"--out {path}: use a .csv or .npy file name for series samples")
+        raw = sample_path(gen.G, gen.config.z_dim, gen.codec, n, length, seed, gen.device)
+        x = gen.codec.decode(raw)
+        from ..train.checkpoint import atomic_write_bytes
+        if suffix == ".npy":
+            import io
+            buf = io.BytesIO()
+            np.save(buf, x)
+            atomic_write_bytes(path, buf.getvalue())
+            return
+        import pandas as pd
+        t = x.shape[1]
+        df = pd.DataFrame(x.reshape(-1, x.shape[-1]), columns=gen.codec.columns)
+        df.insert(0, "t", np.tile(np.arange(t), n))
+        df.insert(0, "window", np.repeat(np.arange(n), t))
+        atomic_write_bytes(path, df.to_csv(index=False).encode())
+
+
+@torch.no_grad()
+def sample_path(G, z_dim: int, codec: SeriesCodec, n: int, length: int | None = None, seed: int = 0,
+                device: torch.device | str = "cpu") -> torch.Tensor:
+    """n sequences of `length` steps (default: the training window) in the scaled space. Longer than
+    the training window works because the recurrent nets simply keep running on more noise."""
+    if n < 1:
+        raise UsageError(f"-n must be >= 1, got {n}")
+    length = length or codec.seq_len
+    if length < 1:
+        raise UsageError(f"--length must be >= 1, got {length}")
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, length, z_dim, generator=gen)
+    was = G.training
+    G.eval()
+    try:
+        return torch.cat([G(z[i:i + 256].to(device)).float().cpu() for i in range(0, n, 256)])
+    finally:
+        G.train(was)
+
+
+def lines_png(x: np.ndarray, columns: list[str]) -> bytes:
+    """Small multiples: one panel per window, one line per feature (each min-max scaled per panel)."""
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    k = len(x)
+    fig, axes = plt.subplots(1, k, figsize=(2.2 * k, 2.0), squeeze=False)
+    for ax, w in zip(axes[0], x):
+        span = np.ptp(w, axis=0)
+        ax.plot((w - w.min(0)) / np.where(span > 0, span, 1))
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if len(columns) <= 8:
+        axes[0][0].legend(columns, fontsize=5, loc="upper left")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def scatter_png(a: np.ndarray, b: np.ndarray) -> bytes:
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.scatter(a[:, 0], a[:, 1], s=4, alpha=0.4, label="real", c="tab:red")
+    ax.scatter(b[:, 0], b[:, 1], s=4, alpha=0.4, label="synthetic", c="tab:blue")
+    ax.legend()
+    ax.set_xlabel("PC1")
+    ax.set_ylabel("PC2")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+MODALITIES.register("series")(SeriesModality())

@@ -1,0 +1,195 @@
+"""Time-series modality: data and errors, metrics that can fail, CLI end to end, exact resume, API."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import SHARED, tree_digest
+from fewgan import SeriesGAN
+from fewgan.config import TrainConfig
+from fewgan.data.series import sines, windows
+from fewgan.errors import UsageError
+from fewgan.metrics.series import discriminative, finance_stats, predictive
+from fewgan.modalities import get_modality
+from fewgan.train.checkpoint import load_checkpoint
+
+TINY_S = ["--seq-len", "8", "--hidden", "4", "--layers", "2", "--batch", "16", "--z-dim", "4", "--log-every", "5",
+          "--sample-every", "10", "--ckpt-every", "10", "--quiet"]
+STOCK = SHARED / "data" / "stock" / "stock_data.csv"
+
+
+def _walk(n=400, f=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(100 + rng.normal(0, 1, (n, f)).cumsum(0), columns=[f"c{i}" for i in range(f)])
+
+
+# -- data -------------------------------------------------------------------------------------------
+def test_windows_scaling_and_decode_round_trip(tmp_path):
+    df = _walk(50)
+    cfg = TrainConfig(modality="series", data=str(tmp_path / "w.csv"), extra={"seq_len": 10})
+    df.to_csv(cfg.data, index=False)
+    prep = get_modality("series").prepare(cfg)
+    assert prep.x.shape == (41, 10, 3) and prep.x.min() == 0 and prep.x.max() == 1
+    back = prep.codec.decode(prep.x)
+    assert np.allclose(back[0], df.to_numpy()[:10], atol=1e-4) and np.allclose(back[-1], df.to_numpy()[-10:], atol=1e-4)
+    assert np.array_equal(windows(np.arange(5)[:, None], 3)[:, :, 0], [[0, 1, 2], [1, 2, 3], [2, 3, 4]])
+
+
+def test_sines_follow_the_paper():
+    w = sines(200, 24, 5, seed=0)
+    assert w.shape == (200, 24, 5) and w.min() >= 0 and w.max() <= 1
+    phase = np.arcsin(2 * w[:, 0] - 1)                    # (200, 5): sin(p) at t = 0
+    freq = np.arcsin(2 * w[:, 1] - 1) - phase             # sin(f + p) at t = 1 (f + p < pi / 2)
+    assert (phase >= 0).all() and (phase <= 0.1).all() and (freq >= 0).all() and (freq <= 0.1).all()
+    t = np.arange(24)[None, :, None]
+    assert np.allclose(w, (np.sin(freq[:, None] * t + phase[:, None]) + 1) / 2, atol=1e-9)
+
+
+@pytest.mark.skipif(not STOCK.exists(), reason="needs /work/shared stock data")
+def test_stock_file_as_in_timegan():
+    cfg = TrainConfig(modality="series", data=str(STOCK), extra={"reverse": True})
+    prep = get_modality("series").prepare(cfg)
+    raw = pd.read_csv(STOCK).to_numpy()
+    assert prep.x.shape == (len(raw) - 23, 24, 6)
+    assert np.allclose(prep.codec.decode(prep.x[0, 0]), raw[-1], rtol=1e-5)
+
+
+def test_macro_builtin():
+    prep = get_modality("series").prepare(TrainConfig(modality="series", data="macro"))
+    assert prep.x.shape[1:] == (24, 12) and len(prep.x) == 203 - 23
+
+
+def test_nan_fill_option(tmp_path):
+    df = _walk(60)
+    df.iloc[5, 1] = np.nan
+    df.to_csv(tmp_path / "gap.csv", index=False)
+    cfg = TrainConfig(modality="series", data=str(tmp_path / "gap.csv"), extra={"fill": "ffill", "seq_len": 8})
+    prep = get_modality("series").prepare(cfg)
+    assert torch.isfinite(prep.x).all() and len(prep.x) == 53
+
+
+def test_bad_series_inputs_are_one_line_exit_2(tmp_path, cli):
+    df = _walk(60)
+    df.iloc[:30].to_csv(tmp_path / "short.csv", index=False)
+    df.assign(date=pd.date_range("2020-01-01", periods=60).astype(str)).to_csv(tmp_path / "dates.csv", index=False)
+    gap = df.copy()
+    gap.iloc[7, 2] = np.nan
+    gap.to_csv(tmp_path / "gap.csv", index=False)
+    df.assign(flat=1.0).to_csv(tmp_path / "flat.csv", index=False)
+    cases = {
+        "short": (["--data", tmp_path / "short.csv", "--seq-len", "40"], ["30 rows", "--seq-len"]),
+        "non-numeric": (["--data", tmp_path / "dates.csv"], ["non-numeric", "date", "drop"]),
+        "nan gap": (["--data", tmp_path / "gap.csv"], ["NaN", "c2", "--fill ffill"]),
+        "constant": (["--data", tmp_path / "flat.csv"], ["constant", "flat", "drop"]),
+        "missing": (["--data", tmp_path / "nope.csv"], ["no such"]),
+        "bad cell": (["--data", "sines", "--cell", "rnn"], ["--cell"]),
+        "bad fill": (["--data", "sines", "--fill", "zero"], ["--fill"]),
+    }
+    for name, (args, words) in cases.items():
+        out = tmp_path / f"o-{name}"
+        code, _, err = cli("train", "series", *args, "--out", out, "--steps", 3, "--quiet")
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("fewgan: error:"), (name, err)
+        assert all(w in err for w in words), (name, err)
+        assert not out.exists(), name
+    code, _, err = cli("train", "image", "--seq-len", "8", "--out", tmp_path / "img", "--steps", 3)
+    assert code == 2 and "--seq-len is for series" in err
+
+
+# -- metrics: each could fail if the scores were wrong ---------------------------------------------
+@pytest.fixture(scope="module")
+def sine_windows():
+    return torch.from_numpy(sines(1200, 24, 5, seed=1)).float()
+
+
+def test_discriminative_real_vs_real_near_zero_and_vs_noise_near_half(sine_windows):
+    torch.set_num_threads(1)
+    a, b = sine_windows[:600], sine_windows[600:]
+    same = discriminative(a, b, iters=500, repeats=2)
+    assert same["discriminative"] < 0.07, same
+    noise = discriminative(a, torch.rand_like(b), iters=500, repeats=2)
+    assert noise["discriminative"] > 0.4, noise
+    assert set(same) == {"discriminative", "discriminative_std"}
+
+
+def test_predictive_is_lower_when_trained_on_real_than_on_noise(sine_windows):
+    torch.set_num_threads(1)
+    real = predictive(sine_windows, sine_windows, iters=300, repeats=1)
+    noise = predictive(sine_windows, torch.rand_like(sine_windows), iters=300, repeats=1)
+    assert real["predictive"] < 0.5 * noise["predictive"], (real, noise)
+
+
+def test_finance_stats_see_fat_tails_and_volatility_clustering():
+    rng = np.random.default_rng(0)
+    n, t = 2000, 24
+    iid = np.exp(np.cumsum(rng.normal(0, 0.01, (n, t, 1)), axis=1))
+    s = finance_stats(iid)
+    assert abs(s["kurtosis"]) < 0.3 and abs(s["acf_returns"]) < 0.05 and abs(s["acf_abs_returns"]) < 0.05
+    vol = np.exp(np.cumsum(rng.normal(0, 1, (n, 1, 1)), axis=1)) * 0.01          # one vol per window
+    clustered = np.exp(np.cumsum(rng.normal(0, 1, (n, t, 1)) * vol, axis=1))
+    c = finance_stats(clustered)
+    assert c["kurtosis"] > 1 and c["acf_abs_returns"] > 0.1 and abs(c["acf_returns"]) < 0.05
+
+
+# -- CLI end to end, resume, API ------------------------------------------------------------------
+def test_cli_train_sample_evaluate_report(tmp_path, cli):
+    run = tmp_path / "r"
+    code, out, _ = cli("train", "series", "--data", "sines", "--out", run, "--steps", 30, *TINY_S,
+                       "--disc-iters", "20", "--pred-iters", "20", "--eval-repeats", "2")
+    assert code == 0
+    ck = load_checkpoint(run / "checkpoint.pt")
+    assert ck["step"] == 30 and {"opt_E", "opt_G", "opt_D"} <= set(ck)
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert "loss/AE" in rows[0] and "loss/D" in rows[-1] and "loss/moments" in rows[-1]
+    assert cli("sample", run, "-n", 7, "--out", tmp_path / "s.csv")[0] == 0
+    df = pd.read_csv(tmp_path / "s.csv")
+    assert list(df.columns) == ["window", "t", "sine0", "sine1", "sine2", "sine3", "sine4"]
+    assert len(df) == 7 * 8 and df["window"].nunique() == 7
+    assert cli("sample", run, "-n", 3, "--out", tmp_path / "s.npy", "--length", 50)[0] == 0
+    assert np.load(tmp_path / "s.npy").shape == (3, 50, 5)
+    code, _, err = cli("sample", run, "-n", 3, "--out", tmp_path / "s.png")
+    assert code == 2 and ".csv or .npy" in err
+    code, out, _ = cli("evaluate", run, "--json", "--n", 200)
+    res = json.loads(out)
+    assert code == 0
+    for k in ("discriminative", "predictive", "discriminative_std", "predictive_std", "kurtosis_gap"):
+        assert np.isfinite(res[k]), k
+    assert 0 <= res["discriminative"] <= 0.5 and res["repeats"] == 2
+    code, out, _ = cli("report", run)
+    html = (run / "report.html").read_text()
+    assert code == 0 and "PCA of real vs synthetic" in html and "discriminative" in html and 'src="http' not in html
+
+
+def test_series_resume_is_bitwise_exact(tmp_path, cli):
+    common = ["--data", "sines", "--deterministic", "--seed", "3", "--ae-steps", "6", "--sup-steps", "6", *TINY_S]
+    assert cli("train", "series", "--out", tmp_path / "straight", "--steps", 24, *common)[0] == 0
+    assert cli("train", "series", "--out", tmp_path / "split", "--steps", 12, *common)[0] == 0
+    before = tree_digest(tmp_path / "split")
+    code, _, err = cli("train", "--resume", tmp_path / "split", "--steps", 24, "--seq-len", "9")
+    assert code == 2 and tree_digest(tmp_path / "split") == before
+    assert cli("train", "--resume", tmp_path / "split", "--steps", 24, "--quiet")[0] == 0
+    a = load_checkpoint(tmp_path / "straight" / "checkpoint.pt")
+    b = load_checkpoint(tmp_path / "split" / "checkpoint.pt")
+    assert a["step"] == b["step"] == 24
+    for part in ("G", "D", "G_ema"):
+        assert a[part].keys() == b[part].keys()
+        for k in a[part]:
+            assert torch.equal(a[part][k], b[part][k]), (part, k)
+    assert torch.equal(a["rng"]["torch"], b["rng"]["torch"])
+
+
+def test_api_fit_dataframe_sample_path_save_load(tmp_path):
+    df = _walk(120)
+    gan = SeriesGAN(seq_len=8, hidden=4, layers=2, batch=16, z_dim=4, steps=9).fit(df)
+    s = gan.sample(5)
+    assert s.shape == (5, 8, 3) and np.isfinite(s).all()
+    lo, hi = df.min().to_numpy(), df.max().to_numpy()
+    assert (s >= lo - 1e-6).all() and (s <= hi + 1e-6).all()        # sigmoid output decodes into the data range
+    p = gan.sample_path(200, n=2)
+    assert p.shape == (2, 200, 3)
+    again = SeriesGAN.load(gan.save(tmp_path / "m.pt"))
+    assert np.array_equal(again.sample(4, seed=2), gan.sample(4, seed=2))
+    with pytest.raises(UsageError):
+        SeriesGAN(seq_len=8, steps=2).fit(np.zeros((5, 2)))
