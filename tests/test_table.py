@@ -133,16 +133,16 @@ def test_nan_rates_in_samples(fitted):
 
 
 def test_nan_rate_after_training():
-    # Default settings (1000 steps) on 500 rows with ~20% NaN in three columns. The target
-    # is +-2 points; measured here the learned rates were off by 0-3.8 points depending on the seed
-    # (docs/benchmarks.md), so this test guards against gross errors (+-5 points) only.
+    # Default settings (1000 steps) on 500 rows with ~20% NaN in three columns: the target
+    # is +-2 points per column. G's flags alone were 0-3.8 points off; sampling calibrates the cut.
     torch.set_num_threads(1)
     df = mixed_table(500, seed=1, nan=0.2)
     gan = TableGAN(log_every=500).fit(df)
-    s = gan.sample(4000)
+    s = gan.sample(10000, seed=3)      # binomial noise at 10000 rows: 0.4 points
     for c in ("income", "sex", "age"):
         real, fake = df[c].isna().mean(), s[c].isna().mean()
-        assert abs(real - fake) <= 0.05, (c, real, fake)
+        assert abs(real - fake) <= 0.02, (c, real, fake)
+
 
 
 def test_save_load(fitted, tmp_path):

@@ -32,6 +32,7 @@ MAX_MODES = 10
 MODE_MIN_WEIGHT = 0.005
 GMM_MAX_ROWS = 2000         # the mixture is fitted on a seeded subsample of at most this many rows
 GMM_MAX_ITER = 60
+CALIBRATION_N, CALIBRATION_SEED = 20000, 999_983   # the sample that fixes the missing-value cuts
 FEW_VALUES = 10             # an integer column with at most this many distinct values is categorical
 SCHEMA_TYPES = {
     "continuous": "continuous", "numerical": "continuous", "numeric": "continuous", "float": "continuous",
@@ -379,10 +380,32 @@ class TableCodec:
             elif c.get("decimals") is not None:
                 v = np.round(v, c["decimals"])
             if c["nan"]:
-                f = p + 1 + k
-                v[x[:, f + 1] > x[:, f]] = np.nan
+                v[self._missing_score(x, c) > c.get("nan_cut", 0.0)] = np.nan
             data[c["name"]] = _numbers_to_series(v, c)
         return pd.DataFrame(data)
+
+    @property
+    def has_missing(self) -> bool:
+        return any(c["nan"] for c in self.columns if c["kind"] != "categorical")
+
+    @staticmethod
+    def _missing_score(x: np.ndarray, c: dict) -> np.ndarray:
+        """log(p_missing / p_present) of G's Gumbel-softmax flag: the flag's logit gap plus logistic
+        noise, over tau. Cutting it at t instead of 0 is the same as shifting that logit by -t*tau."""
+        f = c["start"] + 1 + len(c["means"])
+        return np.log(np.maximum(x[:, f + 1], 1e-30)) - np.log(np.maximum(x[:, f], 1e-30))
+
+    def calibrate_missing(self, sample) -> None:
+        """Set each missing flag's cut so that a large fixed-seed unconditional sample of G,
+        sample(n, None, seed) -> raw rows, is missing at the training data's rate. G still decides
+        *which* rows are missing; the cut only fixes the overall rate, which a short adversarial
+        training leaves a few points off (docs/benchmarks.md)."""
+        if not self.has_missing:
+            return
+        x = sample(CALIBRATION_N, None, CALIBRATION_SEED).detach().float().cpu().numpy()
+        for c in self.columns:
+            if c["kind"] != "categorical" and c["nan"]:
+                c["nan_cut"] = float(np.quantile(self._missing_score(x, c), 1 - c["nan_rate"]))
 
     # training-by-sampling and conditions
     def build_sampler(self, x: torch.Tensor) -> None:

@@ -162,6 +162,7 @@ class TableModality:
         codec = gen.codec
         if n < 1:
             raise UsageError(f"-n must be >= 1, got {n}")
+        codec.calibrate_missing(gen.sample)
         if not where:
             return codec.decode(gen.sample(n, None, seed))
         if not isinstance(where, dict):
