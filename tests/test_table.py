@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from fewgan import TableGAN
-from fewgan.data.table import TableCodec, infer_columns
+from fewgan.data.table import infer_columns
+from fewgan.data.table_codec import TableCodec
 from fewgan.errors import UsageError
 from fewgan.metrics.table_eval import column_shape_scores, pair_trend_scores, quality
 

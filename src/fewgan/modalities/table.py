@@ -44,7 +44,8 @@ class TableModality:
     name = "table"
 
     def prepare(self, cfg: TrainConfig, data=None, labels=None) -> TablePrepared:
-        from ..data.table import TableCodec, infer_columns, load_schema, read_table
+        from ..data.table import infer_columns, load_schema, read_table
+        from ..data.table_codec import TableCodec
         if labels is not None:
             raise UsageError("tables take no separate labels: the label is a column of the table")
         df, _ = read_table(cfg.data if data is None else data)
@@ -72,7 +73,7 @@ class TableModality:
         return TablePrepared(x, None, codec, table_fingerprint(df), frame=train, holdout=hold)
 
     def codec_from_state(self, s: dict):
-        from ..data.table import TableCodec
+        from ..data.table_codec import TableCodec
         return TableCodec.from_state(s)
 
     def adapt_prepared(self, prep: TablePrepared, codec) -> TablePrepared:

@@ -1,0 +1,405 @@
+"""The table codec: DataFrame <-> float matrix, training-by-sampling and condition vectors.
+
+Column kinds (what the model sees):
+  continuous   floats, integers (rounded back on decode), datetimes (as seconds), with
+               mode-specific normalisation: a variational Gaussian mixture per column (<= 10 modes,
+               modes of weight < 0.005 dropped); a value is encoded as a scalar (x - mu_k) / (4 sigma_k)
+               in [-1, 1] (tanh output) plus a one-hot of its mode k (softmax output).
+  categorical  strings, booleans, few-valued integers, or anything named in --discrete / a schema:
+               one-hot over the categories (softmax output).
+Missing values are modelled: a continuous column with NaN gets a 2-way one-hot flag (present,
+missing); a categorical column with NaN gets NaN as one more category. Decoding restores the
+column order, dtypes, integer rounding, decimals, [min, max] bounds and category spellings.
+
+Everything the codec keeps is plain JSON-able values (checkpoints load with weights_only=True).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..errors import UsageError
+from .table import _py, _to_seconds
+
+MAX_MODES = 10
+MODE_MIN_WEIGHT = 0.005
+GMM_MAX_ROWS = 2000         # the mixture is fitted on a seeded subsample of at most this many rows
+GMM_MAX_ITER = 60
+CALIBRATION_N, CALIBRATION_SEED = 20000, 999_983   # the sample that fixes the missing-value cuts
+
+
+# -- mode-specific normalisation -----------------------------------------------------------------
+def fit_modes(v: np.ndarray, seed: int) -> tuple[list[float], list[float]]:
+    """Means and stds of the modes of a variational Gaussian mixture fitted to v (1-D, no NaN)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import BayesianGaussianMixture
+    rng = np.random.default_rng(seed)
+    fit_v = v if len(v) <= GMM_MAX_ROWS else rng.choice(v, GMM_MAX_ROWS, replace=False)
+    n_unique = len(np.unique(fit_v))
+    k = min(MAX_MODES, n_unique)
+    std = float(v.std()) or 1.0
+    if k < 2:
+        return [float(v.mean())], [std]
+    bgm = BayesianGaussianMixture(n_components=k, weight_concentration_prior_type="dirichlet_process",
+                                  weight_concentration_prior=1e-3, max_iter=GMM_MAX_ITER, n_init=1,
+                                  random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        bgm.fit(fit_v.reshape(-1, 1))
+    keep = bgm.weights_ > MODE_MIN_WEIGHT
+    means = bgm.means_.reshape(-1)[keep]
+    stds = np.sqrt(bgm.covariances_.reshape(-1))[keep]
+    stds = np.maximum(stds, 1e-3 * std)          # a mode on one repeated value: keep it finite
+    return [float(m) for m in means], [float(s) for s in stds]
+
+
+def _assign_modes(v: np.ndarray, means: np.ndarray, stds: np.ndarray) -> np.ndarray:
+    """The most likely mode of each value (equal weights: the mode whose 4-sigma box fits best)."""
+    z = (v[:, None] - means[None]) / stds[None]
+    logp = -0.5 * z ** 2 - np.log(stds)[None]
+    return logp.argmax(1)
+
+
+# -- the codec ----------------------------------------------------------------------------------
+class TableCodec:
+    """DataFrame <-> float matrix, plus training-by-sampling and condition vectors.
+
+    Layout of one encoded row, column by column: continuous -> [scalar][modes one-hot][missing flag
+    (2) if the column has NaN]; categorical -> [categories one-hot (+1 for NaN)]. `spans` lists
+    (start, size, 'tanh' | 'softmax'). The condition vector is the concatenation of the categorical
+    columns' one-hots (NaN slots included).
+    """
+
+    def __init__(self, columns: list[dict], seed: int = 0):
+        self.columns, self.seed = columns, seed
+        self._layout()
+        self._sampler = None
+
+    # layout
+    def _layout(self) -> None:
+        spans, cond_spans, cond_cols, pos = [], [], [], 0
+        for i, c in enumerate(self.columns):
+            c["start"] = pos
+            if c["kind"] == "categorical":
+                k = len(c["categories"]) + int(c["nan"])
+                spans.append((pos, k, "softmax"))
+                cond_spans.append((pos, k))
+                cond_cols.append(i)
+                pos += k
+            else:
+                k = len(c["means"])
+                spans += [(pos, 1, "tanh"), (pos + 1, k, "softmax")]
+                pos += 1 + k
+                if c["nan"]:
+                    spans.append((pos, 2, "softmax"))
+                    pos += 2
+        self.spans, self.data_dim = spans, pos
+        self.cond_cols = cond_cols                              # column indices that can condition
+        self.cond_offsets = np.cumsum([0] + [k for _, k in cond_spans]).tolist()
+        self.cond_dim = self.cond_offsets[-1]
+        # data index of every condition slot (the G cross-entropy term reads these outputs)
+        self.cond_index = torch.tensor([s + j for s, k in cond_spans for j in range(k)], dtype=torch.long)
+
+    @property
+    def names(self) -> list[str]:
+        return [c["name"] for c in self.columns]
+
+    @property
+    def n_softmax(self) -> int:
+        return sum(k for _, k, a in self.spans if a == "softmax")
+
+    def noise_shape(self, z_dim: int) -> tuple[int]:
+        # z plus one Gaussian per softmax output, turned into Gumbel noise inside G: every random
+        # number of a sample comes from this seeded noise, so sampling is reproducible.
+        return (z_dim + self.n_softmax,)
+
+    def column(self, name: str) -> dict:
+        for c in self.columns:
+            if c["name"] == name:
+                return c
+        raise UsageError(f"unknown column {name!r}: the table's columns are {', '.join(self.names)}")
+
+    # fitting
+    @classmethod
+    def fit(cls, df: pd.DataFrame, columns: list[dict], seed: int = 0) -> "TableCodec":
+        category_frequencies(df, columns)
+        for c in columns:
+            if c["kind"] != "categorical":
+                v = cls._numeric(df[c["name"]], c)
+                c["means"], c["stds"] = fit_modes(v[~np.isnan(v)], seed)
+        return cls(columns, seed)
+
+    @staticmethod
+    def _numeric(s: pd.Series, c: dict) -> np.ndarray:
+        if c["kind"] == "datetime":
+            out = np.full(len(s), np.nan)
+            ok = s.notna().to_numpy()
+            out[ok] = _to_seconds(s[ok])
+            return out
+        return np.array(pd.to_numeric(s, errors="coerce"), dtype=float, copy=True)  # never a view of the input
+
+    # encode / decode
+    def encode(self, df: pd.DataFrame) -> torch.Tensor:
+        n = len(df)
+        out = np.zeros((n, self.data_dim), np.float32)
+        rng = np.random.default_rng(self.seed)
+        rows = np.arange(n)
+        for c in self.columns:
+            s, p = df[c["name"]], c["start"]
+            if c["kind"] == "categorical":
+                codes = _codes(s, c)
+                out[rows, p + codes] = 1
+                continue
+            v = self._numeric(s, c)
+            miss = np.isnan(v)
+            if miss.any():   # missing: the flag says so; the value slots get a random observed value
+                v[miss] = rng.choice(v[~miss], int(miss.sum()))
+            means, stds = np.asarray(c["means"]), np.asarray(c["stds"])
+            mode = _assign_modes(v, means, stds)
+            out[:, p] = np.clip((v - means[mode]) / (4 * stds[mode]), -0.99, 0.99)
+            out[rows, p + 1 + mode] = 1
+            if c["nan"]:
+                f = p + 1 + len(means)
+                out[rows, f + miss.astype(int)] = 1
+        return torch.from_numpy(out)
+
+    def decode(self, x: torch.Tensor) -> pd.DataFrame:
+        x = x.detach().float().cpu().numpy()
+        data = {}
+        for c in self.columns:
+            p = c["start"]
+            if c["kind"] == "categorical":
+                k = len(c["categories"]) + int(c["nan"])
+                idx = x[:, p:p + k].argmax(1)
+                data[c["name"]] = _categories_to_series(idx, c)
+                continue
+            means, stds = np.asarray(c["means"]), np.asarray(c["stds"])
+            k = len(means)
+            mode = x[:, p + 1:p + 1 + k].argmax(1)
+            v = np.clip(x[:, p], -1, 1) * 4 * stds[mode] + means[mode]
+            v = np.clip(v, c["min"], c["max"])
+            if c.get("is_int"):
+                v = np.round(v)
+            elif c.get("decimals") is not None:
+                v = np.round(v, c["decimals"])
+            if c["nan"]:
+                v[self._missing_score(x, c) > c.get("nan_cut", 0.0)] = np.nan
+            data[c["name"]] = _numbers_to_series(v, c)
+        return pd.DataFrame(data)
+
+    @property
+    def has_missing(self) -> bool:
+        return any(c["nan"] for c in self.columns if c["kind"] != "categorical")
+
+    @staticmethod
+    def _missing_score(x: np.ndarray, c: dict) -> np.ndarray:
+        """log(p_missing / p_present) of G's Gumbel-softmax flag: the flag's logit gap plus logistic
+        noise, over tau. Cutting it at t instead of 0 is the same as shifting that logit by -t*tau."""
+        f = c["start"] + 1 + len(c["means"])
+        return np.log(np.maximum(x[:, f + 1], 1e-30)) - np.log(np.maximum(x[:, f], 1e-30))
+
+    def calibrate_missing(self, sample) -> None:
+        """Set each missing flag's cut so that a large fixed-seed unconditional sample of G,
+        sample(n, None, seed) -> raw rows, is missing at the training data's rate. G still decides
+        *which* rows are missing; the cut only fixes the overall rate, which a short adversarial
+        training leaves a few points off (docs/benchmarks.md)."""
+        if not self.has_missing:
+            return
+        x = sample(CALIBRATION_N, None, CALIBRATION_SEED).detach().float().cpu().numpy()
+        for c in self.columns:
+            if c["kind"] != "categorical" and c["nan"]:
+                c["nan_cut"] = float(np.quantile(self._missing_score(x, c), 1 - c["nan_rate"]))
+
+    # training-by-sampling and conditions
+    def build_sampler(self, x: torch.Tensor) -> None:
+        """Row lists per category of the encoded training matrix x (for sample_batch)."""
+        if not self.cond_cols:
+            self._sampler = None
+            return
+        slots = x[:, self.cond_index] > 0.5                       # (N, cond_dim) one-hots
+        counts = slots.sum(0).double()
+        rows = [torch.nonzero(slots[:, j]).reshape(-1) for j in range(self.cond_dim)]
+        starts = torch.tensor(np.cumsum([0] + [len(r) for r in rows[:-1]]).tolist(), dtype=torch.long)
+        n_cols = len(self.cond_cols)
+        kmax = max(self.cond_offsets[i + 1] - self.cond_offsets[i] for i in range(n_cols))
+        logp = torch.zeros(n_cols, kmax, dtype=torch.double)
+        freq = torch.zeros(n_cols, kmax, dtype=torch.double)
+        for i in range(n_cols):
+            a, b = self.cond_offsets[i], self.cond_offsets[i + 1]
+            logp[i, :b - a] = torch.log1p(counts[a:b])
+            freq[i, :b - a] = counts[a:b]
+        self._sampler = {
+            "rows": torch.cat(rows), "starts": starts, "counts": counts.long(),
+            "logp": (logp / logp.sum(1, keepdim=True)).float(), "freq": (freq / freq.sum(1, keepdim=True)).float(),
+            "offsets": torch.tensor(self.cond_offsets[:-1], dtype=torch.long),
+        }
+
+    def sample_batch(self, x: torch.Tensor, y, batch: int, device: torch.device):
+        """Training-by-sampling: a discrete column uniformly, a category in it with probability
+        proportional to log(1 + count), then a real row holding that category."""
+        s = self._sampler
+        if s is None:
+            idx = torch.randint(len(x), (batch,), device=device)
+            return x[idx], None
+        col = torch.randint(len(s["offsets"]), (batch,))
+        cat = torch.multinomial(s["logp"][col], 1).squeeze(1)
+        slot = s["offsets"][col] + cat
+        r = s["starts"][slot] + (torch.rand(batch) * s["counts"][slot]).long()
+        idx = s["rows"][r].to(device)
+        c = torch.zeros(batch, self.cond_dim, device=device)
+        c[torch.arange(batch, device=device), slot.to(device)] = 1
+        return x[idx], c
+
+    def conditions(self, n: int, labels, gen: torch.Generator) -> torch.Tensor | None:
+        """Condition vectors for sampling. labels None: a discrete column uniformly and a category
+        at its real frequency; labels {column: value}: that category (rejection does the rest)."""
+        if not self.cond_cols:
+            if labels:
+                raise UsageError("this table has no categorical columns to condition on")
+            return None
+        c = torch.zeros(n, self.cond_dim)
+        if labels is None:
+            freq = torch.tensor(self.freqs_padded(), dtype=torch.float)
+            col = torch.randint(len(self.cond_cols), (n,), generator=gen)
+            cat = torch.multinomial(freq[col], 1, generator=gen).squeeze(1)
+            slot = torch.tensor(self.cond_offsets[:-1])[col] + cat
+            c[torch.arange(n), slot] = 1
+            return c
+        if not isinstance(labels, dict):
+            raise UsageError("--label is for image runs: use --where COLUMN=VALUE for tables")
+        slot = self.condition_slot(labels)
+        if slot is not None:
+            c[:, slot] = 1
+        else:   # only numeric conditions: sample the discrete columns as usual
+            return self.conditions(n, None, gen)
+        return c
+
+    def freqs_padded(self) -> list[list[float]]:
+        kmax = max(len(c["freq"]) for c in (self.columns[i] for i in self.cond_cols))
+        return [self.columns[i]["freq"] + [0.0] * (kmax - len(self.columns[i]["freq"])) for i in self.cond_cols]
+
+    def resolve_where(self, where: dict) -> dict[str, object]:
+        """{column: value in the column's own type}; UsageError for unknown columns or values."""
+        out = {}
+        for name, value in where.items():
+            c = self.column(name)
+            if c["kind"] == "categorical":
+                out[name] = _match_category(c, value)
+            elif c.get("is_int"):
+                try:
+                    v = float(value)
+                except (TypeError, ValueError):
+                    raise UsageError(f"--where {name}={value}: {name!r} is an integer column: give a "
+                                     f"whole number in [{c['min']:g}, {c['max']:g}]") from None
+                if v != round(v) or not c["min"] <= v <= c["max"]:
+                    raise UsageError(f"--where {name}={value}: impossible: {name!r} holds whole numbers in "
+                                     f"[{c['min']:g}, {c['max']:g}]")
+                out[name] = v
+            else:
+                raise UsageError(f"--where {name}={value}: {name!r} is continuous: condition on a categorical "
+                                 "or integer column, or filter the samples yourself")
+        return out
+
+    def condition_slot(self, where: dict) -> int | None:
+        """The condition-vector slot of the rarest categorical condition in `where` (resolved)."""
+        best = None
+        for name, value in where.items():
+            i = self.names.index(name)
+            c = self.columns[i]
+            if c["kind"] != "categorical":
+                continue
+            j = len(c["categories"]) if _isnan(value) else c["categories"].index(value)
+            f = c["freq"][j]
+            if best is None or f < best[0]:
+                best = (f, self.cond_offsets[self.cond_cols.index(i)] + j)
+        return None if best is None else best[1]
+
+    # state
+    def state_dict(self) -> dict:
+        keep = ("name", "kind", "dtype", "nan", "nan_rate", "is_int", "min", "max", "decimals", "categories",
+                "means", "stds", "freq")
+        return {"columns": [{k: c[k] for k in keep if k in c} for c in self.columns], "seed": self.seed}
+
+    @classmethod
+    def from_state(cls, s: dict) -> "TableCodec":
+        return cls([dict(c) for c in s["columns"]], s.get("seed", 0))
+
+
+def _isnan(v) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+def _codes(s: pd.Series, c: dict) -> np.ndarray:
+    cats = c["categories"]
+    lookup = {v: i for i, v in enumerate(cats)}
+    na = len(cats)
+    vals = s.to_numpy(dtype=object)
+    isna = pd.isna(s).to_numpy()
+    out = np.empty(len(s), np.int64)
+    for i, (v, m) in enumerate(zip(vals, isna)):
+        out[i] = na if m else lookup[_py(v)]
+    return out
+
+
+def category_frequencies(df: pd.DataFrame, columns: list[dict]) -> None:
+    """Store each categorical column's real frequencies (NaN last) for unconditional sampling."""
+    for c in columns:
+        if c["kind"] == "categorical":
+            codes = _codes(df[c["name"]], c)
+            k = len(c["categories"]) + int(c["nan"])
+            c["freq"] = (np.bincount(codes, minlength=k) / len(codes)).tolist()
+
+
+def _categories_to_series(idx: np.ndarray, c: dict) -> pd.Series:
+    cats = list(c["categories"]) + ([np.nan] if c["nan"] else [])
+    vals = np.empty(len(idx), dtype=object)
+    for j, v in enumerate(cats):
+        vals[idx == j] = v
+    s = pd.Series(vals)
+    dtype = c["dtype"]
+    if dtype == "category":
+        return s.astype(pd.CategoricalDtype(c["categories"]))
+    if dtype == "bool" and not c["nan"]:
+        return s.astype(bool)
+    if dtype in ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "uint64") and not c["nan"]:
+        return s.astype(dtype)
+    if dtype.startswith("float"):
+        return s.astype(dtype)
+    if dtype in ("string", "str"):
+        return s.astype(dtype)
+    return s
+
+
+def _numbers_to_series(v: np.ndarray, c: dict) -> pd.Series:
+    if c["kind"] == "datetime":
+        ns = np.where(np.isnan(v), np.nan, np.round(v * 1e9))
+        s = pd.to_datetime(pd.Series(ns), unit="ns")
+        return s
+    dtype = c["dtype"]
+    if dtype.startswith(("int", "uint")) and not np.isnan(v).any():
+        return pd.Series(v.astype(dtype))
+    if dtype.startswith(("Int", "UInt")):
+        return pd.Series(v).round().astype(dtype)
+    return pd.Series(v.astype(dtype if dtype.startswith("float") else "float64"))
+
+
+def _match_category(c: dict, value):
+    cats = c["categories"]
+    if value is None or _isnan(value):
+        if c["nan"]:
+            return float("nan")
+    for v in cats:
+        if type(v) is type(value) and v == value:
+            return v
+    s = str(value)
+    for key in (lambda v: str(v), lambda v: str(v).strip()):
+        hits = [v for v in cats if key(v) == s.strip() or key(v) == s]
+        if len(hits) == 1:
+            return hits[0]
+    shown = ", ".join(repr(v) for v in cats[:12]) + (" ..." if len(cats) > 12 else "")
+    raise UsageError(f"--where {c['name']}={value}: impossible: {c['name']!r} never takes that value: "
+                     f"use one of {shown}")
