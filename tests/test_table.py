@@ -94,6 +94,16 @@ def fitted():
     return df, TableGAN(**{**TINY, "steps": 60}).fit(df)
 
 
+def test_where_on_a_nullable_integer_column():
+    # pandas' nullable Int64 (from DataFrames or Parquet) decodes with <NA>, which == cannot compare
+    torch.set_num_threads(1)
+    df = mixed_table(200, nan=0.0)
+    df["age"] = df["age"].astype("Int64")
+    df.loc[::7, "age"] = pd.NA
+    s = TableGAN(**{**TINY, "steps": 20}).fit(df).sample(30, conditions={"age": 30})
+    assert str(s["age"].dtype) == "Int64" and (s["age"] == 30).all()
+
+
 def test_samples_types_bounds_spellings(fitted):
     df, gan = fitted
     s = gan.sample(500)
@@ -227,9 +237,14 @@ def test_cli_end_to_end(tmp_path, cli):
     run = tmp_path / "run"
     code, out, err = cli("train", "table", "--data", data, "--out", run, "--steps", "30", "--batch", "20",
                          "--pac", "5", "--width", "16", "--z-dim", "8", "--log-every", "10", "--quiet",
-                         "--discrete", "grade")
+                         "--discrete", "grade", "--eval-every", "15", "--eval-n", "60")
     assert code == 0, err
     assert (run / "checkpoint.pt").exists() and list((run / "samples").glob("*.csv"))
+    # evaluations during training keep best.pt by the table's primary metric
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [15, 30]
+    best = torch.load(run / "best.pt", weights_only=True)["best_metric"]["quality"]
+    assert best == max(r["quality"] for r in rows)
     code, out, err = cli("sample", run, "-n", "40", "--out", tmp_path / "s.csv", "--where", "sex=Female")
     assert code == 0, err
     s = pd.read_csv(tmp_path / "s.csv")

@@ -85,8 +85,7 @@ class GANLoss:
         fake = fake.detach().to(real.dtype)
         cc = None if c is None else torch.cat([rc, c])
         logits = self.run_D(torch.cat([real, fake]), cc)           # (2N,): no BN in D, so one call is exact
-        n_real = real.shape[0] // getattr(self.D, "pac", 1)         # a PacGAN critic scores packs of rows
-        lr, lf = logits[:n_real], logits[n_real:]
+        lr, lf = logits.chunk(2)       # equal halves; a PacGAN critic gives one logit per pack of rows
         loss = self.d_fn(lr, lf)
         self.report("loss/D", loss)
         self.report("D/real", lr.mean())
@@ -107,8 +106,9 @@ class GANLoss:
     def _grad_penalty(self, real: Tensor, fake: Tensor, c: Tensor | None) -> Tensor:
         a = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
         x = (a * real + (1 - a) * fake).requires_grad_(True)
-        (g,) = torch.autograd.grad(self.run_D(x, c, full_precision=True).sum(), x, create_graph=True)
-        # PacGAN critics (D.pac > 1) score packs of rows, so the gradient norm is taken per pack.
-        gp = (g.reshape(g.shape[0] // getattr(self.D, "pac", 1), -1).norm(dim=1) - 1).square().mean()
+        out = self.run_D(x, c, full_precision=True)
+        (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+        # One norm per critic output: per sample, or per pack of rows for a PacGAN critic.
+        gp = (g.reshape(out.shape[0], -1).norm(dim=1) - 1).square().mean()
         self.report("loss/GP", gp)
         return gp

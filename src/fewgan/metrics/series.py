@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..train.checkpoint import isolated_rng
 from . import register
 
 DISC_ITERS, PRED_ITERS, REPEATS, BATCH = 2000, 5000, 3, 128
@@ -53,8 +54,7 @@ def discriminative_once(real: torch.Tensor, fake: torch.Tensor, iters: int = DIS
     real = real[torch.randperm(len(real), generator=g)[:n]]
     fake = fake[torch.randperm(len(fake), generator=g)[:n]]
     k = int(n * 0.8)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with isolated_rng(seed):      # never reseeds the training RNG (CUDA included)
         net = _GRUHead(real.shape[-1], _hidden(real.shape[-1]))
         opt = torch.optim.Adam(net.parameters())
         for _ in range(iters):
@@ -86,8 +86,7 @@ def predictive_once(train: torch.Tensor, test: torch.Tensor, iters: int = PRED_I
         x = w[:, :-1, :feats - 1] if feats > 1 else w[:, :-1, :]
         return x, w[:, 1:, feats - 1:]
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with isolated_rng(seed):      # never reseeds the training RNG (CUDA included)
         net = _GRUHead(d_in, _hidden(feats))
         opt = torch.optim.Adam(net.parameters())
         xs, ys = split(train)

@@ -48,6 +48,7 @@ class ImageCodec:
 
 class ImageModality:
     name = "image"
+    primary_metric = "fd"  # best.pt is kept by it unless --until names another
 
     def prepare(self, cfg: TrainConfig, data=None, labels=None) -> Prepared:
         src: ImageData = load_images(cfg.data, cfg.seed) if data is None else from_arrays(data, labels)

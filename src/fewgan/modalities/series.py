@@ -175,6 +175,7 @@ class TimeGANPhases:
 
 class SeriesModality:
     name = "series"
+    primary_metric = "discriminative"  # best.pt is kept by it unless --until names another
 
     def prepare(self, cfg: TrainConfig, data=None, labels=None) -> Prepared:
         if labels is not None:
@@ -200,6 +201,13 @@ class SeriesModality:
 
     def codec_from_state(self, s: dict) -> SeriesCodec:
         return SeriesCodec(**s)
+
+    def adapt_prepared(self, prep: Prepared, codec: SeriesCodec) -> Prepared:
+        """`evaluate --data OTHER`: score in the run's own scaled space, on the same columns."""
+        if prep.codec.columns != codec.columns:
+            raise UsageError(f"--data has columns {', '.join(prep.codec.columns)} but the run was trained on "
+                             f"{', '.join(codec.columns)}: pass data with the same columns")
+        return replace(prep, x=codec.encode(prep.codec.decode(prep.x)), codec=codec)
 
     def resolve_defaults(self, cfg: TrainConfig, prep: Prepared) -> TrainConfig:
         if cfg.conditional:

@@ -17,6 +17,7 @@ import torch
 from ..config import TrainConfig
 from ..data import fingerprint
 from ..errors import UsageError
+from ..train.checkpoint import atomic_write_bytes
 from . import MODALITIES, Prepared
 
 DEFAULT_HOLDOUT = 0.2
@@ -42,6 +43,7 @@ def table_fingerprint(df) -> str:
 
 class TableModality:
     name = "table"
+    primary_metric = "quality"  # best.pt is kept by it unless --until names another
 
     def prepare(self, cfg: TrainConfig, data=None, labels=None) -> TablePrepared:
         from ..data.table import infer_columns, load_schema, read_table
@@ -153,9 +155,7 @@ class TableModality:
         return codec.decode(samples)
 
     def preview(self, samples: torch.Tensor, codec, path: Path) -> None:
-        path = Path(path).with_suffix(".csv")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        codec.decode(samples).to_csv(path, index=False)
+        atomic_write_bytes(Path(path).with_suffix(".csv"), codec.decode(samples).to_csv(index=False).encode())
 
     def sample_frame(self, gen, n: int, seed: int = 0, where: dict | None = None):
         """n decoded rows; with `where` every row satisfies it (condition vector, then rejection)."""
@@ -163,7 +163,9 @@ class TableModality:
         codec = gen.codec
         if n < 1:
             raise UsageError(f"-n must be >= 1, got {n}")
-        codec.calibrate_missing(gen.sample)
+        if not getattr(codec, "calibrated", False):  # once per generator: 20k rows are not free
+            codec.calibrate_missing(gen.sample)
+            codec.calibrated = True
         if not where:
             return codec.decode(gen.sample(n, None, seed))
         if not isinstance(where, dict):
@@ -176,7 +178,7 @@ class TableModality:
             ok = np.ones(len(df), bool)
             for col, v in want.items():
                 ok &= df[col].isna().to_numpy() if isinstance(v, float) and math.isnan(v) else \
-                    (df[col] == v).to_numpy()
+                    df[col].eq(v).to_numpy(dtype=bool, na_value=False)      # nullable Int64 holds <NA>
             parts.append(df[ok])
             got += int(ok.sum())
             drawn += m
@@ -196,14 +198,17 @@ class TableModality:
         if condition is not None and not isinstance(condition, dict):
             raise UsageError("--label is for image runs: use --where COLUMN=VALUE for tables")
         df = self.sample_frame(gen, n, seed, condition)
-        path.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".parquet":
+            import io
+            buf = io.BytesIO()
             try:
-                df.to_parquet(path, index=False)
+                df.to_parquet(buf, index=False)
             except ImportError:
                 raise UsageError("writing Parquet needs pyarrow: pip install fewgan[parquet], or use .csv") from None
+            data = buf.getvalue()
         else:
-            df.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
+            data = df.to_csv(index=False, sep="\t" if suffix == ".tsv" else ",").encode()
+        atomic_write_bytes(path, data)
 
 
 MODALITIES.register("table")(TableModality())

@@ -101,6 +101,9 @@ class Engine:
         make_phases = getattr(self.modality, "make_phases", GANPhases)
         self.phases = make_phases(self)
         self.opts = self.phases.make_optimizers()        # name -> optimizer, saved under that name
+        # Rollbacks halve from these (kept outside the optimizers: loading a state dict replaces
+        # their param groups).
+        self.base_lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.opts.items()}
         self.step, self.nimg, self.rollbacks = 0, 0, 0
         self._elapsed0, self._t0 = 0.0, time.perf_counter()  # training wall time, summed over resumes
         self.bad = torch.zeros((), dtype=torch.bool, device=dev)  # any non-finite loss since last check
@@ -112,7 +115,7 @@ class Engine:
         # Evaluation: --eval-every K, or every sample_every steps when only --until is given.
         self.until = parse_until(cfg.until) if cfg.until else None
         self.eval_every = cfg.eval_every or (cfg.sample_every if self.until else None)
-        self.best_key = self.until.key if self.until else "fd"
+        self.best_key = self.until.key if self.until else self.modality.primary_metric
         self.best: float | None = None
         self.evaluator = None        # built on first use (it may train a feature classifier)
         self.last_metrics: dict = {}
@@ -230,9 +233,9 @@ class Engine:
         n, bad_step = self.rollbacks, self.step
         self.load_state_dict(load_checkpoint(self.out / "checkpoint.pt"), keep_clock=True)
         self.rollbacks = n
-        for opt in self.opts.values():
-            for group in opt.param_groups:
-                group["lr"] = group["base_lr"] * 0.5 ** n
+        for name, opt in self.opts.items():
+            for group, base in zip(opt.param_groups, self.base_lrs[name]):
+                group["lr"] = base * 0.5 ** n
         if self.ada:
             self.loss.aug_p = self.ada.p
         self.bad.zero_()

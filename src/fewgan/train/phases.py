@@ -9,11 +9,8 @@ import torch
 
 
 def adam(params, lr: float, cfg, device: torch.device) -> torch.optim.Adam:
-    """Adam with the run's betas; remembers its base lr (rollbacks halve from it)."""
-    opt = torch.optim.Adam(params, lr, betas=(cfg.beta1, cfg.beta2), fused=device.type in ("cpu", "cuda"))
-    for group in opt.param_groups:
-        group["base_lr"] = lr
-    return opt
+    """Adam with the run's betas, fused where the device supports it."""
+    return torch.optim.Adam(params, lr, betas=(cfg.beta1, cfg.beta2), fused=device.type in ("cpu", "cuda"))
 
 
 class GANPhases:
