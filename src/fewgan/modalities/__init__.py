@@ -11,7 +11,7 @@ Each modality module registers one object in MODALITIES with this duck-typed int
   make_evaluator(cfg, prep, cache_dir) -> evaluator      .evaluate(sample_fn) -> dict of metrics
   verdicts(results) -> [(key, sentence)]; report_panels(evaluation) -> [(title, html)]
   write_samples(generator, n, path, seed, condition)     `fewgan sample`: the file formats it knows
-  primary_metric                                        the metric key best.pt is kept by
+  primary_metric, metric_panels                         best.pt's metric key; the report's metric curves
 Optional: make_phases(engine) (a training step other than one D + one G step, see train/phases.py),
 g_aux(fake, c, codec) (an extra G loss term); on the codec: sample_batch(x, y, batch, device),
 conditions(n, labels, gen) and noise_shape(z_dim) (see train/sampling.py); adapt_prepared(prep, codec)

@@ -49,6 +49,9 @@ class ImageCodec:
 class ImageModality:
     name = "image"
     primary_metric = "fd"  # best.pt is kept by it unless --until names another
+    metric_panels = [("FD (lower is better)", ("fd",)), ("KID (lower is better)", ("kid",)),
+                     ("precision / recall / coverage", ("precision", "recall", "coverage", "class_acc")),
+                     ("suspected copies (share)", ("memorization",))]       # report curves
 
     def prepare(self, cfg: TrainConfig, data=None, labels=None) -> Prepared:
         src: ImageData = load_images(cfg.data, cfg.seed) if data is None else from_arrays(data, labels)

@@ -176,6 +176,8 @@ class TimeGANPhases:
 class SeriesModality:
     name = "series"
     primary_metric = "discriminative"  # best.pt is kept by it unless --until names another
+    metric_panels = [("discriminative (lower is better)", ("discriminative",)),
+                     ("predictive (lower is better)", ("predictive",))]       # report curves
 
     def prepare(self, cfg: TrainConfig, data=None, labels=None) -> Prepared:
         if labels is not None:

@@ -44,6 +44,8 @@ def table_fingerprint(df) -> str:
 class TableModality:
     name = "table"
     primary_metric = "quality"  # best.pt is kept by it unless --until names another
+    metric_panels = [("table scores (higher is better)", ("quality", "column_shapes", "pair_trends", "detection",
+                                                          "ml_efficacy", "dcr"))]       # report curves
 
     def prepare(self, cfg: TrainConfig, data=None, labels=None) -> TablePrepared:
         from ..data.table import infer_columns, load_schema, read_table

@@ -81,7 +81,7 @@ def write_report(run: Path, data: str | None = None, device: str = "cpu") -> Pat
     ada_note = "" if cfg.augment == "ada" else (f"<p class=sub>ADA is off for this run (augment={cfg.augment}"
                                                 + (": p fixed at 1" if cfg.augment == "diffaug" else "") + ").</p>")
     parts.append(f"<h2>Training curves (losses, D outputs, ADA p)</h2>{ada_note}{img_tag(losses_png(stats), 'losses')}")
-    parts.append(f"<h2>Metric curves</h2>{img_tag(metrics_png(mrows), 'metrics')}")
+    parts.append(f"<h2>Metric curves</h2>{img_tag(metrics_png(mrows, modality.metric_panels), 'metrics')}")
     parts.append(f"<h2>Config</h2>{_table(sorted(cfg.to_dict().items()))}")
     parts.append(f"<h2>Environment</h2>{_table(environment())}")
     doc = (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>fewgan report: {html.escape(run.name)}"

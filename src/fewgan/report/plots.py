@@ -24,13 +24,9 @@ def losses_png(rows: list[dict]) -> bytes | None:
                              ("ADA p and r_t", ("ada_p", "ada/rt"))])
 
 
-def metrics_png(rows: list[dict]) -> bytes | None:
-    """Metric curves from metrics.jsonl rows."""
-    return panels_png(rows, [("FD (lower is better)", ("fd",)), ("KID (lower is better)", ("kid",)),
-                             ("precision / recall / coverage", ("precision", "recall", "coverage", "class_acc")),
-                             ("suspected copies (share)", ("memorization",)),
-                             ("table scores (higher is better)", ("quality", "column_shapes", "pair_trends",
-                                                                  "detection", "ml_efficacy", "dcr"))])
+def metrics_png(rows: list[dict], spec: list[tuple[str, tuple[str, ...]]]) -> bytes | None:
+    """Metric curves from metrics.jsonl rows; spec = [(panel title, metric keys)], the modality's."""
+    return panels_png(rows, spec)
 
 
 def panels_png(rows: list[dict], spec: list[tuple[str, tuple[str, ...]]]) -> bytes | None:
