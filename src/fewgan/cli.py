@@ -21,14 +21,22 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _positive_int(s: str) -> int:
+def _int(s: str, minimum: int) -> int:
     try:
         v = int(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{v} must be >= 1")
+    if v < minimum:
+        raise argparse.ArgumentTypeError(f"{v} must be >= {minimum}")
     return v
+
+
+def _positive_int(s: str) -> int:
+    return _int(s, 1)
+
+
+def _nonneg_int(s: str) -> int:
+    return _int(s, 0)
 
 
 def _float(s: str, minimum: float, strict: bool) -> float:
@@ -45,16 +53,6 @@ def _unit_float(s: str) -> float:
     v = _float(s, 0.0, strict=False)
     if v >= 1:
         raise argparse.ArgumentTypeError(f"{s} must be in [0, 1)")
-    return v
-
-
-def _nonneg_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{v} must be >= 0")
     return v
 
 

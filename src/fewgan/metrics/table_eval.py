@@ -33,7 +33,8 @@ MAX_ROWS = 5000          # metrics subsample each table to at most this many row
 CORR_THRESHOLD, CRAMER_THRESHOLD = 0.5, 0.3
 
 
-def _num(s: pd.Series) -> np.ndarray:
+def numeric_values(s: pd.Series) -> np.ndarray:
+    """A numeric or datetime column as floats (datetimes in ns), NaN where missing or unparseable."""
     import pandas as pd
     if pd.api.types.is_datetime64_any_dtype(s):
         out = s.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
@@ -59,7 +60,7 @@ def _codes_pair(r: pd.Series, f: pd.Series, numeric: bool) -> tuple[np.ndarray, 
         def binned(v):
             obs = v[~np.isnan(v)]
             return np.digitize(v, np.histogram_bin_edges(obs, bins=10) if len(obs) else np.arange(11.0))
-        return binned(_num(r)), binned(_num(f))
+        return binned(numeric_values(r)), binned(numeric_values(f))
     both = pd.concat([r, f], ignore_index=True).astype(object).where(lambda s: s.notna(), "\0nan")
     codes, _ = pd.factorize(both.astype(str))
     return codes[:len(r)], codes[len(r):]
@@ -76,7 +77,7 @@ def column_shape_scores(real: pd.DataFrame, fake: pd.DataFrame, kinds: dict[str,
     out = {}
     for col, kind in kinds.items():
         if kind == "numeric":
-            out[col] = 1 - _ks(_num(real[col]), _num(fake[col]))
+            out[col] = 1 - _ks(numeric_values(real[col]), numeric_values(fake[col]))
         else:
             r, f = real[col].dropna().astype(str), fake[col].dropna().astype(str)
             if len(r) == 0 or len(f) == 0:
@@ -108,7 +109,7 @@ def pair_trend_scores(real: pd.DataFrame, fake: pd.DataFrame, kinds: dict[str, s
     for a, b in combinations(cols, 2):
         na, nb = kinds[a] == "numeric", kinds[b] == "numeric"
         if na and nb:
-            ra, rb, fa, fb = _num(real[a]), _num(real[b]), _num(fake[a]), _num(fake[b])
+            ra, rb, fa, fb = numeric_values(real[a]), numeric_values(real[b]), numeric_values(fake[a]), numeric_values(fake[b])
             r, f = _pearson(ra, rb), _pearson(fa, fb)
             if threshold and (math.isnan(r) or abs(r) <= CORR_THRESHOLD):
                 out[(a, b)] = None
@@ -167,7 +168,7 @@ class Features:
         self.stats = {}
         for c, k in kinds.items():
             if k == "numeric":
-                v = _num(ref[c])
+                v = numeric_values(ref[c])
                 self.stats[c] = (np.nanmean(v), np.nanstd(v) or 1.0, bool(np.isnan(v).any()))
             else:
                 self.stats[c] = list(pd.unique(ref[c].astype(object).where(ref[c].notna(), "\0nan").astype(str)))
@@ -177,7 +178,7 @@ class Features:
         for c, k in self.kinds.items():
             if k == "numeric":
                 mu, sd, has_nan = self.stats[c]
-                v = (_num(df[c]) - mu) / sd
+                v = (numeric_values(df[c]) - mu) / sd
                 miss = np.isnan(v)
                 parts.append(np.where(miss, 0.0, v)[:, None])
                 if has_nan:
@@ -232,7 +233,7 @@ def ml_efficacy(train: pd.DataFrame, fake: pd.DataFrame, holdout: pd.DataFrame, 
             model = HistGradientBoostingClassifier(max_iter=100, random_state=seed)
         else:
             ok = y_fit.notna().to_numpy()
-            df, y_fit = df[ok], _num(y_fit[ok])
+            df, y_fit = df[ok], numeric_values(y_fit[ok])
             model = HistGradientBoostingRegressor(max_iter=100, random_state=seed)
         model.fit(feats(df), y_fit)
         pred = model.predict(feats(holdout))
@@ -241,7 +242,7 @@ def ml_efficacy(train: pd.DataFrame, fake: pd.DataFrame, holdout: pd.DataFrame, 
             return float(f1_score(y_true.astype(object).where(y_true.notna(), "\0nan").astype(str), pred,
                                   average="macro"))
         ok = y_true.notna().to_numpy()
-        return float(max(r2_score(_num(y_true[ok]), pred[ok]), 0.0))
+        return float(max(r2_score(numeric_values(y_true[ok]), pred[ok]), 0.0))
 
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1):      # OpenMP on shared cores can be 1000x slower than one thread

@@ -26,6 +26,7 @@ from ..data.series import load_series, windows
 from ..errors import UsageError
 from ..nets.series import SeriesDiscriminator, SeriesGenerator
 from ..train.phases import adam
+from ..train.sampling import generate
 from . import MODALITIES, Prepared
 
 # Defaults (series-only settings live in cfg.extra; `fewgan train series --help` lists the flags).
@@ -302,33 +303,20 @@ class SeriesModality:
         atomic_write_bytes(path, df.to_csv(index=False).encode())
 
 
-@torch.no_grad()
 def sample_path(G, z_dim: int, codec: SeriesCodec, n: int, length: int | None = None, seed: int = 0,
                 device: torch.device | str = "cpu") -> torch.Tensor:
     """n sequences of `length` steps (default: the training window) in the scaled space. Longer than
     the training window works because the recurrent nets simply keep running on more noise."""
-    if n < 1:
-        raise UsageError(f"-n must be >= 1, got {n}")
-    length = length or codec.seq_len
-    if length < 1:
-        raise UsageError(f"--length must be >= 1, got {length}")
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, length, z_dim, generator=gen)
-    was = G.training
-    G.eval()
-    try:
-        return torch.cat([G(z[i:i + 256].to(device)).float().cpu() for i in range(0, n, 256)])
-    finally:
-        G.train(was)
+    return generate(G, z_dim, n, torch.device(device), codec, None, seed, length=length)
 
 
 def lines_png(x: np.ndarray, columns: list[str]) -> bytes:
     """Small multiples: one panel per window, one line per feature (each min-max scaled per panel)."""
-    import io
-
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from ..report.plots import fig_png
     k = len(x)
     fig, axes = plt.subplots(1, k, figsize=(2.2 * k, 2.0), squeeze=False)
     for ax, w in zip(axes[0], x):
@@ -338,30 +326,22 @@ def lines_png(x: np.ndarray, columns: list[str]) -> bytes:
         ax.set_yticks([])
     if len(columns) <= 8:
         axes[0][0].legend(columns, fontsize=5, loc="upper left")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return buf.getvalue()
+    return fig_png(fig, dpi=80)
 
 
 def scatter_png(a: np.ndarray, b: np.ndarray) -> bytes:
-    import io
-
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from ..report.plots import fig_png
     fig, ax = plt.subplots(figsize=(4.5, 4))
     ax.scatter(a[:, 0], a[:, 1], s=4, alpha=0.4, label="real", c="tab:red")
     ax.scatter(b[:, 0], b[:, 1], s=4, alpha=0.4, label="synthetic", c="tab:blue")
     ax.legend()
     ax.set_xlabel("PC1")
     ax.set_ylabel("PC2")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    return buf.getvalue()
+    return fig_png(fig, dpi=80)
 
 
 MODALITIES.register("series")(SeriesModality())

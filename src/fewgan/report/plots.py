@@ -50,8 +50,14 @@ def panels_png(rows: list[dict], spec: list[tuple[str, tuple[str, ...]]]) -> byt
         ax.set_xlabel("step")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
+    return fig_png(fig)
+
+
+def fig_png(fig, dpi: int = 90) -> bytes:
+    """A matplotlib figure as PNG bytes (tight layout); the figure is closed."""
+    import matplotlib.pyplot as plt
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return buf.getvalue()

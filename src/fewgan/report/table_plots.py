@@ -1,10 +1,12 @@
 """Table report figures: per-column marginals (real vs synthetic) and correlation heatmaps."""
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
+
+from ..metrics.table_eval import numeric_values
+from .plots import fig_png
 
 MAX_COLUMNS = 40      # marginal panels shown at most
 MAX_CATEGORIES = 12   # bars per categorical panel (the most frequent real ones)
@@ -18,18 +20,12 @@ def _plt():
 
 
 def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=80)
-    _plt().close(fig)
-    return buf.getvalue()
+    return fig_png(fig, dpi=80)
 
 
 def _numeric(s) -> np.ndarray:
-    import pandas as pd
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return s.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)[s.notna().to_numpy()]
-    return pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float)
+    v = numeric_values(s)
+    return v[~np.isnan(v)]
 
 
 def marginals_png(real, fake, kinds: dict[str, str]) -> bytes:
@@ -71,20 +67,11 @@ def correlation_matrix(df, kinds: dict[str, str]) -> np.ndarray:
     for c, k in kinds.items():
         s = df[c]
         if k == "numeric":
-            cols[c] = pd.Series(_numeric_full(s))
+            cols[c] = pd.Series(numeric_values(s))
         else:
             cols[c] = pd.Series(pd.factorize(s.astype(object).where(s.notna(), "\0nan").astype(str), sort=True)[0],
                                 dtype=float)
     return pd.DataFrame(cols).corr().to_numpy()
-
-
-def _numeric_full(s) -> np.ndarray:
-    import pandas as pd
-    if pd.api.types.is_datetime64_any_dtype(s):
-        out = s.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
-        out[s.isna().to_numpy()] = np.nan
-        return out
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
 
 
 def correlation_png(df, kinds: dict[str, str], title: str) -> bytes:

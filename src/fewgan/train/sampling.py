@@ -10,12 +10,16 @@ from ..errors import UsageError
 
 
 def generate(G: torch.nn.Module, z_dim: int, n: int, device: torch.device, codec, labels=None,
-             seed: int = 0, batch: int = 256) -> torch.Tensor:
-    """n samples from G in eval mode without grad; labels: None (uniform), an int/name or a list."""
+             seed: int = 0, batch: int = 256, length: int | None = None) -> torch.Tensor:
+    """n samples from G in eval mode without grad; labels: None (uniform), an int/name or a list.
+    length: recurrent generators only (series): noise for that many steps instead of the window."""
     if n < 1:
         raise UsageError(f"-n must be >= 1, got {n}")
+    if length is not None and length < 1:
+        raise UsageError(f"--length must be >= 1, got {length}")
     gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, *noise_shape(codec, z_dim), generator=gen)
+    shape = noise_shape(codec, z_dim) if length is None else (length, z_dim)
+    z = torch.randn(n, *shape, generator=gen)
     c = conditions(codec, n, labels, gen)
     was_training = G.training
     G.eval()
