@@ -103,6 +103,13 @@ class TableCodec:
         self.cond_dim = self.cond_offsets[-1]
         # data index of every condition slot (the G cross-entropy term reads these outputs)
         self.cond_index = torch.tensor([s + j for s, k in cond_spans for j in range(k)], dtype=torch.long)
+        self._cond_index_dev: torch.Tensor | None = None
+
+    def cond_index_on(self, device: torch.device) -> torch.Tensor:
+        """cond_index on `device`, copied once (g_aux reads it every training step)."""
+        if self._cond_index_dev is None or self._cond_index_dev.device != device:
+            self._cond_index_dev = self.cond_index.to(device)
+        return self._cond_index_dev
 
     @property
     def names(self) -> list[str]:
@@ -249,10 +256,9 @@ class TableCodec:
         cat = torch.multinomial(s["logp"][col], 1).squeeze(1)
         slot = s["offsets"][col] + cat
         r = s["starts"][slot] + (torch.rand(batch) * s["counts"][slot]).long()
-        idx = s["rows"][r].to(device)
-        c = torch.zeros(batch, self.cond_dim, device=device)
-        c[torch.arange(batch, device=device), slot.to(device)] = 1
-        return x[idx], c
+        # Drawn on the CPU (the sampler's tables live there); one host->device copy per step.
+        idx, slot = torch.stack([s["rows"][r], slot]).to(device)
+        return x[idx], torch.nn.functional.one_hot(slot, self.cond_dim).to(x.dtype)
 
     def conditions(self, n: int, labels, gen: torch.Generator) -> torch.Tensor | None:
         """Condition vectors for sampling. labels None: a discrete column uniformly and a category

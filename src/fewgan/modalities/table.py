@@ -126,7 +126,7 @@ class TableModality:
         """Cross-entropy of G's output on the category its condition vector asked for."""
         if c is None:
             return fake.new_zeros(())
-        p = (fake[:, codec.cond_index.to(fake.device)].float() * c).sum(1)
+        p = (fake[:, codec.cond_index_on(fake.device)].float() * c).sum(1)
         return -torch.log(p.clamp_min(1e-6)).mean()
 
     def make_augment(self, cfg: TrainConfig):
