@@ -84,7 +84,11 @@ def test_bad_series_inputs_are_one_line_exit_2(tmp_path, cli):
         "nan gap": (["--data", tmp_path / "gap.csv"], ["NaN", "c2", "--fill ffill"]),
         "constant": (["--data", tmp_path / "flat.csv"], ["constant", "flat", "drop"]),
         "missing": (["--data", tmp_path / "nope.csv"], ["no such"]),
-        "bad cell": (["--data", "sines", "--cell", "rnn"], ["--cell"]),
+        "bad cell": (["--data", "sines", "--model", "timegan", "--cell", "rnn"], ["--cell"]),
+        "bad model": (["--data", "sines", "--model", "vae"], ["--model", "rgan", "timegan"]),
+        "timegan flag": (["--data", "sines", "--ae-steps", "5"], ["--ae-steps", "--model timegan"]),
+        "timegan loss": (["--data", "sines", "--model", "timegan", "--loss", "hinge"], ["--loss", "timegan"]),
+        "augment": (["--data", "sines", "--augment", "diffaug"], ["--augment", "images"]),
         "bad fill": (["--data", "sines", "--fill", "zero"], ["--fill"]),
     }
     for name, (args, words) in cases.items():
@@ -134,15 +138,23 @@ def test_finance_stats_see_fat_tails_and_volatility_clustering():
 
 
 # -- CLI end to end, resume, API ------------------------------------------------------------------
-def test_cli_train_sample_evaluate_report(tmp_path, cli):
+@pytest.mark.parametrize("model", ["rgan", "timegan"])
+def test_cli_train_sample_evaluate_report(tmp_path, cli, model):
     run = tmp_path / "r"
-    code, out, _ = cli("train", "series", "--data", "sines", "--out", run, "--steps", 30, *TINY_S,
+    code, out, _ = cli("train", "series", "--data", "sines", "--out", run, "--steps", 30, *TINY_S, "--model", model,
                        "--disc-iters", "20", "--pred-iters", "20", "--eval-repeats", "2")
     assert code == 0
     ck = load_checkpoint(run / "checkpoint.pt")
-    assert ck["step"] == 30 and {"opt_E", "opt_G", "opt_D"} <= set(ck)
+    cfg = json.loads((run / "config.json").read_text())
+    assert ck["step"] == 30 and cfg["extra"]["model"] == model
     rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
-    assert "loss/AE" in rows[0] and "loss/D" in rows[-1] and "loss/moments" in rows[-1]
+    if model == "timegan":
+        assert {"opt_E", "opt_G", "opt_D"} <= set(ck)
+        assert "loss/AE" in rows[0] and "loss/D" in rows[-1] and "loss/moments" in rows[-1]
+    else:
+        assert {"opt_G", "opt_D"} <= set(ck) and "opt_E" not in ck
+        assert cfg["loss"] == "ns" and cfg["r1_gamma"] == 1.0
+        assert "loss/D" in rows[-1] and any("loss/R1" in r for r in rows)
     assert cli("sample", run, "-n", 7, "--out", tmp_path / "s.csv")[0] == 0
     df = pd.read_csv(tmp_path / "s.csv")
     assert list(df.columns) == ["window", "t", "sine0", "sine1", "sine2", "sine3", "sine4"]
@@ -162,8 +174,11 @@ def test_cli_train_sample_evaluate_report(tmp_path, cli):
     assert code == 0 and "PCA of real vs synthetic" in html and "discriminative" in html and 'src="http' not in html
 
 
-def test_series_resume_is_bitwise_exact(tmp_path, cli):
-    common = ["--data", "sines", "--deterministic", "--seed", "3", "--ae-steps", "6", "--sup-steps", "6", *TINY_S]
+@pytest.mark.parametrize("model", ["rgan", "timegan"])
+def test_series_resume_is_bitwise_exact(tmp_path, cli, model):
+    common = ["--data", "sines", "--deterministic", "--seed", "3", *TINY_S, "--model", model]
+    if model == "timegan":
+        common += ["--ae-steps", "6", "--sup-steps", "6"]
     assert cli("train", "series", "--out", tmp_path / "straight", "--steps", 24, *common)[0] == 0
     assert cli("train", "series", "--out", tmp_path / "split", "--steps", 12, *common)[0] == 0
     before = tree_digest(tmp_path / "split")

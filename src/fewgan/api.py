@@ -105,10 +105,10 @@ class TableGAN(_GAN):
 class SeriesGAN(_GAN):
     """SeriesGAN(seq_len=24).fit(df).sample(n) -> float (n, seq_len, features) in original units.
 
-    Series settings (seq_len, hidden, layers, cell, ae_steps, sup_steps, g_steps, diff_moments, reverse, fill,
+    Series settings (seq_len, model, hidden, layers, cell, ae_steps, sup_steps, g_steps, diff_moments, reverse, fill,
     disc_iters, pred_iters, eval_repeats) may be passed as keywords; they go to config.extra."""
     modality = "series"
-    SERIES_KEYS = ("seq_len", "hidden", "layers", "cell", "ae_steps", "sup_steps", "g_steps", "diff_moments",
+    SERIES_KEYS = ("seq_len", "model", "hidden", "layers", "cell", "ae_steps", "sup_steps", "g_steps", "diff_moments",
                    "reverse", "fill", "disc_iters", "pred_iters", "eval_repeats")
 
     def __init__(self, **config):
