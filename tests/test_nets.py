@@ -31,7 +31,23 @@ def test_every_image_net_forward_backward(res, channels, n_classes, sn):
 
 
 def test_registry_names_all_covered():
-    assert set(NETS.names()) == {"dcgan_g", "dcgan_d", "table_g", "table_d", "timegan_g", "timegan_d"}, "add the new network to test_nets.py"
+    assert set(NETS.names()) == {"dcgan_g", "dcgan_d", "table_g", "table_d", "timegan_g", "timegan_d",
+                                 "series_rgan_g", "series_conv_d"}, "add the new network to test_nets.py"
+
+
+@pytest.mark.parametrize("seq_len", [2, 7, 24])
+def test_series_rgan_nets_forward_backward(seq_len):
+    G = NETS.get("series_rgan_g")(features=3, z_dim=2, hidden=4, layers=2)
+    D = NETS.get("series_conv_d")(features=3, seq_len=seq_len, hidden=4)
+    x = G(torch.randn(5, seq_len, 2))
+    assert x.shape == (5, seq_len, 3) and 0 <= x.min() and x.max() <= 1
+    assert G(torch.randn(2, 3 * seq_len, 2)).shape == (2, 3 * seq_len, 3)      # any length: long paths
+    logits = D(x) + D(torch.rand(5, seq_len, 3))
+    assert logits.shape == (5,)
+    logits.sum().backward()
+    for net in (G, D):
+        grads = [p.grad for p in net.parameters()]
+        assert all(g is not None and torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads)
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])

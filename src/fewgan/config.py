@@ -35,7 +35,7 @@ class TrainConfig:
     minutes: float | None = None       # wall-clock budget for this invocation
     batch: int | None = None           # None: the modality's default (images 64)
     # networks
-    z_dim: int = 64
+    z_dim: int | None = None           # None: the modality's default (64; series rgan 16 per step)
     width: int | None = None           # channel multiplier; None: by resolution
     spectral_norm: bool = True
     # loss and optimisers; None: the modality's default (images: ns, TTUR 2e-4/4e-4, betas .5/.99,
@@ -46,7 +46,7 @@ class TrainConfig:
     beta1: float | None = None
     beta2: float | None = None
     r1_gamma: float | None = None      # R1 weight (0: off)
-    r1_every: int = 16                 # lazy regularisation interval
+    r1_every: int | None = None        # lazy regularisation interval; None: the modality's (16; series rgan 4)
     gp_lambda: float = 10.0            # wgan-gp only
     # small-data tricks
     augment: str = "auto"              # auto: the modality's choice (images: ada, see docs/benchmarks.md)
@@ -96,7 +96,8 @@ class TrainConfig:
             need(v is None or (math.isfinite(v) and v > 0), f"--{name.replace('_', '-')} must be > 0, got {v}")
         need(all(b is None or 0 <= b < 1 for b in (self.beta1, self.beta2)), "betas must be in [0, 1)")
         need(self.r1_gamma is None or self.r1_gamma >= 0, "--r1-gamma must be >= 0")
-        need(self.z_dim >= 1, "--z-dim must be >= 1")
+        need(self.z_dim is None or self.z_dim >= 1, "--z-dim must be >= 1")
+        need(self.r1_every is None or self.r1_every >= 1, "--r1-every must be >= 1")
         need(self.seed >= 0, f"--seed must be >= 0, got {self.seed}")
         need(0 < self.ada_target < 1, f"--ada-target must be in (0, 1), got {self.ada_target}")
         need(self.ada_kimg > 0, f"--ada-kimg must be > 0, got {self.ada_kimg}")
@@ -104,7 +105,7 @@ class TrainConfig:
         need(self.ema_rampup >= 0, f"ema_rampup must be >= 0, got {self.ema_rampup}")
         need(self.gp_lambda >= 0, f"gp_lambda must be >= 0, got {self.gp_lambda}")
         need(self.width is None or self.width >= 1, "--width must be >= 1")
-        for name in ("log_every", "sample_every", "ckpt_every", "r1_every", "ada_interval"):
+        for name in ("log_every", "sample_every", "ckpt_every", "ada_interval"):
             need(getattr(self, name) >= 1, f"--{name.replace('_', '-')} must be >= 1")
         need(self.threads is None or self.threads >= 1, "--threads must be >= 1")
         need(self.eval_every is None or self.eval_every >= 1, "--eval-every must be >= 1")

@@ -76,7 +76,8 @@ class ImageModality:
 
     def resolve_defaults(self, cfg: TrainConfig, prep: Prepared) -> TrainConfig:
         res = prep.codec.res
-        cfg = cfg.fill(loss="ns", batch=64, g_lr=2e-4, d_lr=4e-4, beta1=0.5, beta2=0.99, r1_gamma=1.0)
+        cfg = cfg.fill(loss="ns", batch=64, g_lr=2e-4, d_lr=4e-4, beta1=0.5, beta2=0.99, r1_gamma=1.0, z_dim=64,
+                       r1_every=16)
         return replace(
             cfg,
             res=res,
