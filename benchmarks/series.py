@@ -1,6 +1,7 @@
 """Time-series benchmark: fewgan's series GAN on Sines and Stocks under the TimeGAN protocol.
 
     python benchmarks/series.py --dataset stocks [--repeats 5] [--threads 1]   # train + score one
+    python benchmarks/series.py --dataset stocks --set model=timegan --tag -timegan   # the TimeGAN design
     python benchmarks/series.py --collect                                        # table + results JSON
 
 Each dataset: train with the modality's defaults (seed 0, one thread), measure wall and CPU time
@@ -53,8 +54,8 @@ def run_one(name: str, repeats: int, threads: int, seed: int, runs: Path, settin
     t1 = time.process_time()
     res = ev.evaluate(eng.sample_fn)
     eval_cpu = time.process_time() - t1
-    row = {"dataset": name, "seed": seed, "steps": cfg.steps, "ae_steps": cfg.extra["ae_steps"],
-           "sup_steps": cfg.extra["sup_steps"], "cell": cfg.extra["cell"], "g_steps": cfg.extra["g_steps"],
+    timegan = {k: cfg.extra[k] for k in ("ae_steps", "sup_steps", "cell", "g_steps") if k in cfg.extra}
+    row = {"dataset": name, "seed": seed, "model": cfg.extra["model"], "steps": cfg.steps, **timegan,
            "train_wall_s": round(train_wall, 1), "train_cpu_s": round(train_cpu, 1), "threads": threads,
            "eval_cpu_s": round(eval_cpu, 1), "run": str(out), **{k: v for k, v in res.items() if isinstance(v, (int, float))},
            "paper_timegan": PAPER[name]}
@@ -86,13 +87,15 @@ def rescore(name: str, run: Path, part: str, repeats: int, threads: int) -> dict
 def table(rows: list[dict]) -> str:
     lines = ["| dataset | model | discriminative | predictive | train wall / CPU | ",
              "|---|---|---:|---:|---:|"]
-    for r in rows:
+    for i, r in enumerate(rows):
         p = PAPER[r["dataset"]]
-        what = ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items()) or "defaults"
+        what = ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items()) or "defaults (rgan)"
         lines.append(f"| {r['dataset']} | fewgan series, {what} (seed {r['seed']}, {r['repeats']} repeats) | "
                      f"{r['discriminative']:.3f} ± {r['discriminative_std']:.3f} | "
                      f"{r['predictive']:.3f} ± {r['predictive_std']:.3f} | "
                      f"{r['train_wall_s'] / 60:.1f} / {r['train_cpu_s'] / 60:.1f} min |")
+        if i + 1 < len(rows) and rows[i + 1]["dataset"] == r["dataset"]:
+            continue        # the paper's row and the real-data row once per dataset
         lines.append(f"| {r['dataset']} | TimeGAN (paper) | {p['discriminative']:.3f} | {p['predictive']:.3f} | |")
         lines.append(f"| {r['dataset']} | real data, predictive (ours{'; paper ' + str(p['real_predictive']) if 'real_predictive' in p else ''}) | | "
                      f"{r['real_baseline_predictive']:.3f} ± {r['real_baseline_predictive_std']:.3f} | |")

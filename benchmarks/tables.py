@@ -187,7 +187,8 @@ def main() -> None:
     ap.add_argument("--ctgan-epochs", type=int, help="CTGAN epochs for ctgan_default (default 300)")
     ap.add_argument("--fewgan-kw", default="{}", help="JSON of extra TableGAN settings (tuning)")
     ap.add_argument("--out", default=str(RESULTS))
-    ap.add_argument("--append", action="store_true", help="add rows to an existing results file")
+    ap.add_argument("--append", action="store_true",
+                    help="add rows to an existing results file (a re-run dataset/method replaces its row)")
     a = ap.parse_args()
     import sdmetrics
     results = {"protocol": " ".join(__doc__.strip().splitlines()[2:9]), "sdmetrics": sdmetrics.__version__,
@@ -218,7 +219,11 @@ def main() -> None:
             row = {"dataset": ds, "rows": len(train), "method": m, **row}
             if m == "ctgan_default" and a.ctgan_epochs:
                 row["note"] = f"--ctgan-epochs {a.ctgan_epochs} (not CTGAN's default 300)"
-            results["rows"].append(row)
+            old = [i for i, r in enumerate(results["rows"]) if (r["dataset"], r["method"]) == (ds, m)]
+            if old:         # --append re-runs a method: its row is replaced in place
+                results["rows"][old[0]] = row
+            else:
+                results["rows"].append(row)
             print(fmt_row(row), flush=True)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(results, indent=2) + "\n")
