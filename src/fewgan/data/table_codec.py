@@ -403,16 +403,21 @@ def find_derived(df: pd.DataFrame, columns: list[dict]) -> None:
     name, "map": [its value (category index, or number) per source category]}. Sources have no NaN and
     at least 20 rows per category on average (so an ID-like column does not "determine" everything);
     derived columns have no NaN; a derived column is never a source (no chains)."""
-    n, sources = len(df), set()
+    n, sources, cache = len(df), set(), {}
+
+    def values(c: dict) -> np.ndarray:      # each column converted once (_codes loops over rows)
+        if c["name"] not in cache:
+            s = df[c["name"]]
+            cache[c["name"]] = _codes(s, c) if c["kind"] == "categorical" else TableCodec._numeric(s, c)
+        return cache[c["name"]]
+
     for a in columns:
         if a["kind"] != "categorical" or a["nan"] or a.get("derived") or len(a["categories"]) * 20 > n:
             continue
-        codes = _codes(df[a["name"]], a)
         for b in columns:
             if b is a or b.get("derived") or b["nan"] or b["name"] in sources or b["kind"] == "datetime":
                 continue
-            vals = _codes(df[b["name"]], b) if b["kind"] == "categorical" else TableCodec._numeric(df[b["name"]], b)
-            g = pd.DataFrame({"a": codes, "b": vals}).groupby("a")["b"]
+            g = pd.DataFrame({"a": values(a), "b": values(b)}).groupby("a")["b"]
             if g.nunique().max() != 1:
                 continue
             first = g.first()
