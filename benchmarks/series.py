@@ -2,6 +2,7 @@
 
     python benchmarks/series.py --dataset stocks [--repeats 5] [--threads 1]   # train + score one
     python benchmarks/series.py --dataset stocks --set model=timegan --tag -timegan   # the TimeGAN design
+    python benchmarks/series.py --dataset sines --set r1_gamma=1 --tag -gamma1        # an R1 weight
     python benchmarks/series.py --collect                                        # table + results JSON
 
 Each dataset: train with the modality's defaults (seed 0, one thread), measure wall and CPU time
@@ -15,6 +16,7 @@ benchmarks/results/series.json and prints the table.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import sys
@@ -39,10 +41,12 @@ def run_one(name: str, repeats: int, threads: int, seed: int, runs: Path, settin
     torch.set_num_threads(threads)
     data = "sines" if name == "sines" else str(STOCK)
     extra = {"reverse": True} if name == "stocks" else {}
-    extra.update(settings)
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    extra.update({k: v for k, v in settings.items() if k not in fields})
     out = runs / f"series-{name}-s{seed}{tag}"
     cfg = TrainConfig(modality="series", data=data, out=str(out), seed=seed, threads=threads, extra=extra,
-                      log_every=100, sample_every=10**6, ckpt_every=10**6)
+                      log_every=100, sample_every=10**6, ckpt_every=10**6,
+                      **{k: v for k, v in settings.items() if k in fields})
     t0, c0 = time.perf_counter(), time.process_time()
     eng = start_run(cfg, verbose=False, progress=False)
     train_wall, train_cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -111,7 +115,8 @@ def main() -> None:
     ap.add_argument("--runs", default=str(ROOT / "runs"))
     ap.add_argument("--collect", action="store_true")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="a series setting for this run (e.g. diff_moments=0); results go to series-<dataset>-<tag>.json")
+                    help="a setting for this run (a series setting such as diff_moments=0, or a training one such as "
+                         "r1_gamma=1); results go to series-<dataset><tag>.json")
     ap.add_argument("--tag", default="")
     ap.add_argument("--rescore", choices=["G", "G_ema"], help="score this part of the finished --dataset run")
     a = ap.parse_args()

@@ -153,7 +153,7 @@ def test_cli_train_sample_evaluate_report(tmp_path, cli, model):
         assert "loss/AE" in rows[0] and "loss/D" in rows[-1] and "loss/moments" in rows[-1]
     else:
         assert {"opt_G", "opt_D"} <= set(ck) and "opt_E" not in ck
-        assert cfg["loss"] == "ns" and cfg["r1_gamma"] == 1.0
+        assert cfg["loss"] == "ns" and cfg["r1_gamma"] == 0.003
         assert "loss/D" in rows[-1] and any("loss/R1" in r for r in rows)
     assert cli("sample", run, "-n", 7, "--out", tmp_path / "s.csv")[0] == 0
     df = pd.read_csv(tmp_path / "s.csv")
