@@ -23,68 +23,16 @@ Everything the codec keeps is plain JSON-able values (checkpoints load with weig
 """
 from __future__ import annotations
 
-import math
-import warnings
-
 import numpy as np
 import pandas as pd
 import torch
 
 from ..errors import UsageError
-from .table import _py, _to_seconds
+from .table_columns import (assign_modes, categories_to_series, category_codes, category_frequencies, code_of,
+                            find_derived, fit_modes, fit_spikes, is_nan, match_category, n_modes, numbers_to_series,
+                            numeric_values)
 
-MAX_MODES = 10
-SPIKE_MIN_FRAC = 0.05       # a value this frequent gets an exact mode
-FEW_VALUES = 20             # a numeric column with at most this many distinct values: all exact modes
-MODE_MIN_WEIGHT = 0.005
-GMM_MAX_ROWS = 2000         # the mixture is fitted on a seeded subsample of at most this many rows
-GMM_MAX_ITER = 60
 CALIBRATION_N, CALIBRATION_SEED = 20000, 999_983   # the sample that fixes the missing-value cuts
-
-
-# -- mode-specific normalisation -----------------------------------------------------------------
-def fit_modes(v: np.ndarray, seed: int) -> tuple[list[float], list[float]]:
-    """Means and stds of the modes of a variational Gaussian mixture fitted to v (1-D, no NaN)."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.mixture import BayesianGaussianMixture
-    rng = np.random.default_rng(seed)
-    fit_v = v if len(v) <= GMM_MAX_ROWS else rng.choice(v, GMM_MAX_ROWS, replace=False)
-    n_unique = len(np.unique(fit_v))
-    k = min(MAX_MODES, n_unique)
-    std = float(v.std()) or 1.0
-    if k < 2:
-        return [float(v.mean())], [std]
-    bgm = BayesianGaussianMixture(n_components=k, weight_concentration_prior_type="dirichlet_process",
-                                  weight_concentration_prior=1e-3, max_iter=GMM_MAX_ITER, n_init=1,
-                                  random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        bgm.fit(fit_v.reshape(-1, 1))
-    keep = bgm.weights_ > MODE_MIN_WEIGHT
-    means = bgm.means_.reshape(-1)[keep]
-    stds = np.sqrt(bgm.covariances_.reshape(-1))[keep]
-    stds = np.maximum(stds, 1e-3 * std)          # a mode on one repeated value: keep it finite
-    return [float(m) for m in means], [float(s) for s in stds]
-
-
-def fit_spikes(v: np.ndarray) -> list[float]:
-    """The values of v (1-D, no NaN) that get an exact mode: every value if there are few, else the
-    values held by at least SPIKE_MIN_FRAC of the rows."""
-    vals, counts = np.unique(v, return_counts=True)
-    keep = np.ones(len(vals), bool) if len(vals) <= FEW_VALUES else counts >= SPIKE_MIN_FRAC * len(v)
-    return [float(x) for x in vals[keep]]
-
-
-def n_modes(c: dict) -> int:
-    """Mixture modes plus exact-value modes of a continuous column (the width of its mode one-hot)."""
-    return len(c["means"]) + len(c.get("spikes", ()))
-
-
-def _assign_modes(v: np.ndarray, means: np.ndarray, stds: np.ndarray) -> np.ndarray:
-    """The most likely mode of each value (equal weights: the mode whose 4-sigma box fits best)."""
-    z = (v[:, None] - means[None]) / stds[None]
-    logp = -0.5 * z ** 2 - np.log(stds)[None]
-    return logp.argmax(1)
 
 
 # -- the codec ----------------------------------------------------------------------------------
@@ -162,21 +110,12 @@ class TableCodec:
         find_derived(df, columns)
         for c in columns:
             if c["kind"] != "categorical" and not c.get("derived"):
-                v = cls._numeric(df[c["name"]], c)
+                v = numeric_values(df[c["name"]], c)
                 v = v[~np.isnan(v)]
                 c["spikes"] = fit_spikes(v)
                 rest = v[~np.isin(v, c["spikes"])]
                 c["means"], c["stds"] = fit_modes(rest, seed) if len(rest) else ([], [])
         return cls(columns, seed)
-
-    @staticmethod
-    def _numeric(s: pd.Series, c: dict) -> np.ndarray:
-        if c["kind"] == "datetime":
-            out = np.full(len(s), np.nan)
-            ok = s.notna().to_numpy()
-            out[ok] = _to_seconds(s[ok])
-            return out
-        return np.array(pd.to_numeric(s, errors="coerce"), dtype=float, copy=True)  # never a view of the input
 
     # encode / decode
     def encode(self, df: pd.DataFrame) -> torch.Tensor:
@@ -189,10 +128,10 @@ class TableCodec:
             if c.get("derived"):
                 continue
             if c["kind"] == "categorical":
-                codes = _codes(s, c)
+                codes = category_codes(s, c)
                 out[rows, p + codes] = 1
                 continue
-            v = self._numeric(s, c)
+            v = numeric_values(s, c)
             miss = np.isnan(v)
             if miss.any():   # missing: the flag says so; the value slots get a random observed value
                 v[miss] = rng.choice(v[~miss], int(miss.sum()))
@@ -204,7 +143,7 @@ class TableCodec:
                 v = spikes[np.abs(v[:, None] - spikes[None]).argmin(1)]
                 exact[:] = True
             if (~exact).any():
-                m = _assign_modes(v[~exact], means, stds)
+                m = assign_modes(v[~exact], means, stds)
                 out[~exact, p] = np.clip((v[~exact] - means[m]) / (4 * stds[m]), -0.99, 0.99)
                 mode[~exact] = m
             mode[exact] = len(means) + np.searchsorted(spikes, v[exact])     # scalar stays 0
@@ -226,7 +165,7 @@ class TableCodec:
                 k = len(c["categories"]) + int(c["nan"])
                 idx = x[:, p:p + k].argmax(1)
                 cat_idx[c["name"]] = idx
-                data[c["name"]] = _categories_to_series(idx, c)
+                data[c["name"]] = categories_to_series(idx, c)
                 continue
             means, stds = np.asarray(c["means"]), np.asarray(c["stds"])
             spikes = np.asarray(c.get("spikes", []), dtype=float)
@@ -243,12 +182,12 @@ class TableCodec:
                 v = np.round(v, c["decimals"])
             if c["nan"]:
                 v[self._missing_score(x, c) > c.get("nan_cut", 0.0)] = np.nan
-            data[c["name"]] = _numbers_to_series(v, c)
+            data[c["name"]] = numbers_to_series(v, c)
         for c in self.columns:
             if c.get("derived"):
                 v = np.asarray(c["derived"]["map"])[cat_idx[c["derived"]["from"]]]
-                data[c["name"]] = (_categories_to_series(v.astype(np.int64), c) if c["kind"] == "categorical"
-                                   else _numbers_to_series(v.astype(float), c))
+                data[c["name"]] = (categories_to_series(v.astype(np.int64), c) if c["kind"] == "categorical"
+                                   else numbers_to_series(v.astype(float), c))
         return pd.DataFrame(data)
 
     @property
@@ -347,7 +286,7 @@ class TableCodec:
         for name, value in where.items():
             c = self.column(name)
             if c["kind"] == "categorical":
-                out[name] = _match_category(c, value)
+                out[name] = match_category(c, value)
             elif c.get("is_int"):
                 try:
                     v = float(value)
@@ -371,7 +310,7 @@ class TableCodec:
             c = self.columns[i]
             if c.get("derived"):          # condition on the source category, if only one maps to value
                 src = self.names.index(c["derived"]["from"])
-                j = _code_of(c, value)
+                j = code_of(c, value)
                 hits = [a for a, b in enumerate(c["derived"]["map"]) if b == j]
                 if not hits:
                     raise UsageError(f"--where {name}={value}: impossible: {name!r} is decoded from "
@@ -381,7 +320,7 @@ class TableCodec:
                 c, i, value = self.columns[src], src, self.columns[src]["categories"][hits[0]]
             if c["kind"] != "categorical":
                 continue
-            j = len(c["categories"]) if _isnan(value) else c["categories"].index(value)
+            j = len(c["categories"]) if is_nan(value) else c["categories"].index(value)
             f = c["freq"][j]
             if best is None or f < best[0]:
                 best = (f, self.cond_offsets[self.cond_cols.index(i)] + j)
@@ -396,115 +335,3 @@ class TableCodec:
     @classmethod
     def from_state(cls, s: dict) -> "TableCodec":
         return cls([dict(c) for c in s["columns"]], s.get("seed", 0))
-
-
-def find_derived(df: pd.DataFrame, columns: list[dict]) -> None:
-    """Mark each column that a categorical column determines on every row: c["derived"] = {"from":
-    name, "map": [its value (category index, or number) per source category]}. Sources have no NaN and
-    at least 20 rows per category on average (so an ID-like column does not "determine" everything);
-    derived columns have no NaN; a derived column is never a source (no chains)."""
-    n, sources, cache = len(df), set(), {}
-
-    def values(c: dict) -> np.ndarray:      # each column converted once (_codes loops over rows)
-        if c["name"] not in cache:
-            s = df[c["name"]]
-            cache[c["name"]] = _codes(s, c) if c["kind"] == "categorical" else TableCodec._numeric(s, c)
-        return cache[c["name"]]
-
-    for a in columns:
-        if a["kind"] != "categorical" or a["nan"] or a.get("derived") or len(a["categories"]) * 20 > n:
-            continue
-        for b in columns:
-            if b is a or b.get("derived") or b["nan"] or b["name"] in sources or b["kind"] == "datetime":
-                continue
-            g = pd.DataFrame({"a": values(a), "b": values(b)}).groupby("a")["b"]
-            if g.nunique().max() != 1:
-                continue
-            first = g.first()
-            mapping = [first.get(k, first.iloc[0]) for k in range(len(a["categories"]))]
-            b["derived"] = {"from": a["name"], "map": [int(v) if b["kind"] == "categorical" else float(v)
-                                                       for v in mapping]}
-            sources.add(a["name"])
-
-
-def _code_of(c: dict, value):
-    """What a derived column's map holds for `value`: its category index, or the number."""
-    if c["kind"] == "categorical":
-        return len(c["categories"]) if _isnan(value) else c["categories"].index(value)
-    return float(value)
-
-
-def _isnan(v) -> bool:
-    return isinstance(v, float) and math.isnan(v)
-
-
-def _codes(s: pd.Series, c: dict) -> np.ndarray:
-    cats = c["categories"]
-    lookup = {v: i for i, v in enumerate(cats)}
-    na = len(cats)
-    vals = s.to_numpy(dtype=object)
-    isna = pd.isna(s).to_numpy()
-    out = np.empty(len(s), np.int64)
-    for i, (v, m) in enumerate(zip(vals, isna)):
-        out[i] = na if m else lookup[_py(v)]
-    return out
-
-
-def category_frequencies(df: pd.DataFrame, columns: list[dict]) -> None:
-    """Store each categorical column's real frequencies (NaN last) for unconditional sampling."""
-    for c in columns:
-        if c["kind"] == "categorical":
-            codes = _codes(df[c["name"]], c)
-            k = len(c["categories"]) + int(c["nan"])
-            c["freq"] = (np.bincount(codes, minlength=k) / len(codes)).tolist()
-
-
-def _categories_to_series(idx: np.ndarray, c: dict) -> pd.Series:
-    cats = list(c["categories"]) + ([np.nan] if c["nan"] else [])
-    vals = np.empty(len(idx), dtype=object)
-    for j, v in enumerate(cats):
-        vals[idx == j] = v
-    s = pd.Series(vals)
-    dtype = c["dtype"]
-    if dtype == "category":
-        return s.astype(pd.CategoricalDtype(c["categories"]))
-    if dtype == "bool" and not c["nan"]:
-        return s.astype(bool)
-    if dtype in ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "uint64") and not c["nan"]:
-        return s.astype(dtype)
-    if dtype.startswith("float"):
-        return s.astype(dtype)
-    if dtype in ("string", "str"):
-        return s.astype(dtype)
-    return s
-
-
-def _numbers_to_series(v: np.ndarray, c: dict) -> pd.Series:
-    if c["kind"] == "datetime":
-        ns = np.where(np.isnan(v), np.nan, np.round(v * 1e9))
-        s = pd.to_datetime(pd.Series(ns), unit="ns")
-        return s
-    dtype = c["dtype"]
-    if dtype.startswith(("int", "uint")) and not np.isnan(v).any():
-        return pd.Series(v.astype(dtype))
-    if dtype.startswith(("Int", "UInt")):
-        return pd.Series(v).round().astype(dtype)
-    return pd.Series(v.astype(dtype if dtype.startswith("float") else "float64"))
-
-
-def _match_category(c: dict, value):
-    cats = c["categories"]
-    if value is None or _isnan(value):
-        if c["nan"]:
-            return float("nan")
-    for v in cats:
-        if type(v) is type(value) and v == value:
-            return v
-    s = str(value)
-    for key in (lambda v: str(v), lambda v: str(v).strip()):
-        hits = [v for v in cats if key(v) == s.strip() or key(v) == s]
-        if len(hits) == 1:
-            return hits[0]
-    shown = ", ".join(repr(v) for v in cats[:12]) + (" ..." if len(cats) > 12 else "")
-    raise UsageError(f"--where {c['name']}={value}: impossible: {c['name']!r} never takes that value: "
-                     f"use one of {shown}")
