@@ -10,6 +10,9 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 # Tiny, fast settings for end-to-end runs: 16 px, narrow nets, small batches.
 TINY = ["--res", "16", "--width", "4", "--batch", "8", "--z-dim", "8", "--log-every", "5",
         "--sample-every", "10", "--ckpt-every", "10", "--quiet"]
+# The same for series runs: windows of 8, a 4-unit recurrent net.
+TINY_S = ["--seq-len", "8", "--hidden", "4", "--layers", "2", "--batch", "16", "--z-dim", "4", "--log-every", "5",
+          "--sample-every", "10", "--ckpt-every", "10", "--quiet"]
 
 
 @pytest.fixture(autouse=True)

@@ -8,14 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import TINY
+from conftest import TINY, TINY_S
 from fewgan import TableGAN
 from fewgan.train.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
-TINY_S = ["--seq-len", "8", "--hidden", "4", "--layers", "2", "--batch", "16", "--z-dim", "4", "--log-every", "5",
-          "--sample-every", "10", "--ckpt-every", "10", "--quiet"]
 TINY_T = ["--batch", "20", "--pac", "5", "--width", "16", "--z-dim", "8", "--log-every", "5", "--sample-every", "10",
           "--ckpt-every", "10", "--quiet"]
 

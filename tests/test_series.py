@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import SHARED, tree_digest
+from conftest import SHARED, TINY_S, tree_digest
 from fewgan import SeriesGAN
 from fewgan.config import TrainConfig
 from fewgan.data.series import sines, windows
@@ -15,8 +15,6 @@ from fewgan.metrics.series import discriminative, finance_stats, predictive
 from fewgan.modalities import get_modality
 from fewgan.train.checkpoint import load_checkpoint
 
-TINY_S = ["--seq-len", "8", "--hidden", "4", "--layers", "2", "--batch", "16", "--z-dim", "4", "--log-every", "5",
-          "--sample-every", "10", "--ckpt-every", "10", "--quiet"]
 STOCK = SHARED / "data" / "stock" / "stock_data.csv"
 
 
