@@ -29,7 +29,7 @@ import torch
 
 from ..errors import UsageError
 from .table_columns import (assign_modes, categories_to_series, category_codes, category_frequencies, code_of,
-                            find_derived, fit_modes, fit_spikes, is_nan, match_category, n_modes, numbers_to_series,
+                            find_derived, fit_modes, fit_spikes, match_category, n_modes, numbers_to_series,
                             numeric_values)
 
 CALIBRATION_N, CALIBRATION_SEED = 20000, 999_983   # the sample that fixes the missing-value cuts
@@ -320,7 +320,7 @@ class TableCodec:
                 c, i, value = self.columns[src], src, self.columns[src]["categories"][hits[0]]
             if c["kind"] != "categorical":
                 continue
-            j = len(c["categories"]) if is_nan(value) else c["categories"].index(value)
+            j = code_of(c, value)
             f = c["freq"][j]
             if best is None or f < best[0]:
                 best = (f, self.cond_offsets[self.cond_cols.index(i)] + j)
