@@ -97,8 +97,8 @@ class TableModality:
         # breast_cancer (455 training rows): 1000 steps of batch 200, pac 5 gave quality 0.85-0.87
         # in 10-14 s; batch 100 / pac 10 or lr 5e-4 / 1e-3 were worse at the same time budget.
         # Larger tables: 400 epochs of batch 500, between 3000 and 20000 steps. adult (26k rows):
-        # 3000 steps gave quality 0.899, 10000 steps 0.925, 20000 steps 0.946 in 771 s on a shared
-        # machine (CTGAN's default: 0.887 in 1620 s).
+        # 3000 steps gave quality 0.899, 10000 steps 0.925, 20000 steps 0.946 in 1027 s on a shared
+        # machine (benchmark; CTGAN's default: 0.887 in 1620 s).
         small = n < 1000
         batch, steps, width, pac_default = (200, 1000, 128, 5) if small else \
             (500, min(20000, max(3000, math.ceil(400 * n / 500))), 256, 10)
