@@ -15,7 +15,7 @@ Each modality module registers one object in MODALITIES with this duck-typed int
 Optional: make_phases(engine) (a training step other than one D + one G step, see train/phases.py),
 g_aux(fake, c, codec) (an extra G loss term); on the codec: sample_batch(x, y, batch, device),
 conditions(n, labels, gen) and noise_shape(z_dim) (see train/sampling.py); adapt_prepared(prep, codec)
-(evaluation: reconcile data prepared afresh with the run's own codec).
+(evaluation and resume: reconcile data prepared afresh with the run's own codec).
 """
 from __future__ import annotations
 

@@ -229,7 +229,7 @@ class SeriesModality:
         return SeriesCodec(**s)
 
     def adapt_prepared(self, prep: Prepared, codec: SeriesCodec) -> Prepared:
-        """`evaluate --data OTHER`: score in the run's own scaled space, on the same columns."""
+        """`evaluate --data OTHER` and resume: the run's own scaled space, on the same columns."""
         if prep.codec.columns != codec.columns:
             raise UsageError(f"--data has columns {', '.join(prep.codec.columns)} but the run was trained on "
                              f"{', '.join(codec.columns)}: pass data with the same columns")

@@ -81,13 +81,15 @@ class TableModality:
         return TableCodec.from_state(s)
 
     def adapt_prepared(self, prep: TablePrepared, codec) -> TablePrepared:
-        """Evaluating a run on (possibly other) data: decode with the run's own codec."""
+        """Evaluating or resuming a run: encode and decode with the run's own codec, not the one
+        just fitted to the data (a library upgrade could change the fitted mixture modes)."""
         mine = [(c["name"], c["kind"]) for c in codec.columns]
         theirs = [(c["name"], c["kind"]) for c in prep.codec.columns]
         if mine != theirs:
             raise UsageError("--data does not match the run (column names or types differ): pass a table with "
                              "the columns it was trained on")
-        prep.codec = codec
+        prep.codec, prep.x = codec, codec.encode(prep.frame)
+        codec.build_sampler(prep.x)
         return prep
 
     def resolve_defaults(self, cfg: TrainConfig, prep: TablePrepared) -> TrainConfig:

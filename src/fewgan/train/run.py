@@ -90,9 +90,13 @@ def resume_run(run: Path, steps: int | None = None, minutes: float | None = None
     if steps is not None and steps <= ck["step"]:
         raise UsageError(f"run is already at step {ck['step']}: pass --steps larger than {ck['step']} (the new total)")
     resolve_device(cfg.device)
-    prep = get_modality(cfg.modality).prepare(cfg)
+    modality = get_modality(cfg.modality)
+    prep = modality.prepare(cfg)
     if prep.fingerprint != ck["data_fingerprint"]:
         raise UsageError(f"the data {cfg.data!r} changed since this run started: restore it or start a new run")
+    adapt = getattr(modality, "adapt_prepared", None)
+    if adapt is not None:   # train on with the codec the run was saved with
+        prep = adapt(prep, modality.codec_from_state(ck["codec"]))
     engine = Engine(cfg, prep, run, verbose, progress)
     engine.load_state_dict(ck)
     cfg.save(run / "config.json")
