@@ -37,8 +37,8 @@ AUGS = ["none", "diffaug", "ada"]
 def digits_references(work: Path, seed: int = 0) -> dict:
     """FD of real held-out vs real train, and of an untrained G, on the evaluator's features."""
     mod = get_modality("image")
-    prep = mod.prepare(TrainConfig(data="digits", seed=seed))
-    cfg = mod.resolve_defaults(TrainConfig(data="digits", steps=1, seed=seed), prep)
+    prep = mod.prepare(TrainConfig.build("image", data="digits", seed=seed))
+    cfg = mod.resolve_defaults(TrainConfig.build("image", data="digits", steps=1, seed=seed), prep)
     ev = mod.make_evaluator(cfg, prep, work)
     x = prep.x
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
@@ -71,7 +71,7 @@ def main() -> None:
             run = work / f"{data}-{n or 'all'}-{aug}"
             if run.exists():
                 shutil.rmtree(run)
-            cfg = TrainConfig(data=data, max_images=n, augment=aug, minutes=a.minutes, out=str(run))
+            cfg = TrainConfig.build("image", data=data, max_images=n, augment=aug, minutes=a.minutes, out=str(run))
             t0 = time.perf_counter()
             eng = start_run(cfg, verbose=False)
             train_s = time.perf_counter() - t0

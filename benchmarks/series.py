@@ -16,7 +16,6 @@ benchmarks/results/series.json and prints the table.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import platform
 import sys
@@ -40,13 +39,10 @@ RESULTS = ROOT / "benchmarks" / "results"
 def run_one(name: str, repeats: int, threads: int, seed: int, runs: Path, settings: dict, tag: str) -> dict:
     torch.set_num_threads(threads)
     data = "sines" if name == "sines" else str(STOCK)
-    extra = {"reverse": True} if name == "stocks" else {}
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    extra.update({k: v for k, v in settings.items() if k not in fields})
     out = runs / f"series-{name}-s{seed}{tag}"
-    cfg = TrainConfig(modality="series", data=data, out=str(out), seed=seed, threads=threads, extra=extra,
-                      log_every=100, sample_every=10**6, ckpt_every=10**6,
-                      **{k: v for k, v in settings.items() if k in fields})
+    base = {"reverse": True} if name == "stocks" else {}
+    cfg = TrainConfig.build("series", data=data, out=str(out), seed=seed, threads=threads, log_every=100,
+                            sample_every=10**6, ckpt_every=10**6, **{**base, **settings})
     t0, c0 = time.perf_counter(), time.process_time()
     eng = start_run(cfg, verbose=False, progress=False)
     train_wall, train_cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -58,8 +54,9 @@ def run_one(name: str, repeats: int, threads: int, seed: int, runs: Path, settin
     t1 = time.process_time()
     res = ev.evaluate(eng.sample_fn)
     eval_cpu = time.process_time() - t1
-    timegan = {k: cfg.extra[k] for k in ("ae_steps", "sup_steps", "cell", "g_steps") if k in cfg.extra}
-    row = {"dataset": name, "seed": seed, "model": cfg.extra["model"], "steps": cfg.steps, **timegan,
+    o = cfg.options
+    timegan = {k: getattr(o, k) for k in ("ae_steps", "sup_steps", "cell", "g_steps")} if o.model == "timegan" else {}
+    row = {"dataset": name, "seed": seed, "model": o.model, "steps": cfg.steps, **timegan,
            "train_wall_s": round(train_wall, 1), "train_cpu_s": round(train_cpu, 1), "threads": threads,
            "eval_cpu_s": round(eval_cpu, 1), "run": str(out), **{k: v for k, v in res.items() if isinstance(v, (int, float))},
            "paper_timegan": PAPER[name]}

@@ -81,7 +81,7 @@ def main() -> None:
     torch.set_num_threads(a.threads)
 
     mod = get_modality("image")
-    base = TrainConfig(data="digits", res=32, batch=64, steps=1)
+    base = TrainConfig.build("image", data="digits", res=32, batch=64, steps=1)
     prep = mod.prepare(base)
     cfg = mod.resolve_defaults(base, prep)            # the default nets for digits at 32 px
     same_work = dict(augment="none", r1_gamma=0.0)    # what the plain loop does, nothing more
@@ -98,12 +98,12 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in results.items()}
     plain = med["plain loop (fp32)"]
     bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    print(f"\ndigits 32 px, G/D width {cfg.width}, batch {cfg.batch}, {a.threads} threads, {a.steps} steps x "
+    print(f"\ndigits 32 px, G/D width {cfg.options.width}, batch {cfg.batch}, {a.threads} threads, {a.steps} steps x "
           f"{a.repeats} rounds (median), torch {torch.__version__}, native bf16: {bf16}\n")
     print("| variant | img/s | engine / plain |\n|---|---:|---:|")
     for k, v in med.items():
         print(f"| {k} | {v:.0f} | {v / plain:.2f}x |")
-    out = {"benchmark": "throughput", "dataset": "digits", "res": 32, "batch": cfg.batch, "width": cfg.width,
+    out = {"benchmark": "throughput", "dataset": "digits", "res": 32, "batch": cfg.batch, "width": cfg.options.width,
            "threads": a.threads, "steps": a.steps, "repeats": a.repeats, "torch": torch.__version__,
            "cpu": platform.processor() or platform.machine(), "native_bf16": bf16,
            "img_per_s_median": med, "img_per_s_all": results,

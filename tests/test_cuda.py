@@ -47,7 +47,7 @@ def test_train_resume_sample_on_cuda(tmp_path, cli, case):
     assert code == 0, err
     a = load_checkpoint(tmp_path / "straight" / "checkpoint.pt")
     b = load_checkpoint(tmp_path / "split" / "checkpoint.pt")
-    assert a["step"] == b["step"] == 20 and a["config"]["device"] == "cuda"
+    assert a["step"] == b["step"] == 20 and a["config"]["engine"]["device"] == "cuda"
     for part in ("G", "D", "G_ema"):
         for k, t in a[part].items():
             assert t.device.type == "cpu"  # checkpoints hold CPU tensors: they open anywhere

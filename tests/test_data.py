@@ -32,7 +32,7 @@ def test_builtin_datasets(name, n, c, labels):
 
 def test_codec_encodes_to_resolution_and_decodes_to_uint8():
     img = get_modality("image")
-    prep = img.prepare(TrainConfig(data="digits", res=16))
+    prep = img.prepare(TrainConfig.build("image", data="digits", res=16))
     assert prep.x.shape == (1797, 1, 16, 16)
     assert prep.x.min() >= -1 and prep.x.max() <= 1
     out = prep.codec.decode(prep.x[:3])
@@ -44,7 +44,7 @@ def test_max_images_is_a_fixed_seeded_subset():
     assert np.array_equal(a, seeded_subset(1797, 100, seed=3))
     assert not np.array_equal(a, seeded_subset(1797, 100, seed=4))
     assert len(np.unique(a)) == 100
-    prep = get_modality("image").prepare(TrainConfig(data="digits", max_images=100, seed=3))
+    prep = get_modality("image").prepare(TrainConfig.build("image", data="digits", max_images=100, seed=3))
     assert len(prep.x) == 100 and len(prep.y) == 100
     with pytest.raises(UsageError, match="more than the 1797"):
         seeded_subset(1797, 5000, 0)
@@ -84,12 +84,12 @@ def test_idx_gz(tmp_path):
 def test_shared_mnist():
     d = load_images(str(SHARED / "data" / "mnist"))
     assert d.x.shape == (10000, 1, 28, 28) and d.y.max() == 9
-    prep = get_modality("image").prepare(TrainConfig(data=str(SHARED / "data" / "mnist"), max_images=100))
+    prep = get_modality("image").prepare(TrainConfig.build("image", data=str(SHARED / "data" / "mnist"), max_images=100))
     assert prep.x.shape == (100, 1, 28, 28)
 
 
 def test_codec_upsamples_digits_to_32():
-    prep = get_modality("image").prepare(TrainConfig(data="digits"))
+    prep = get_modality("image").prepare(TrainConfig.build("image", data="digits"))
     assert prep.x.shape[-1] == 32 and isinstance(prep.x, torch.Tensor)
 
 

@@ -15,7 +15,7 @@ from conftest import TINY
 
 def test_run_directory_contents(tiny_run, cli):
     cfg = json.loads((tiny_run / "config.json").read_text())
-    assert cfg["steps"] == 20 and cfg["res"] == 16 and cfg["augment"] == "ada"
+    assert cfg["engine"]["steps"] == 20 and cfg["options"]["res"] == 16 and cfg["engine"]["augment"] == "ada"
     rows = [json.loads(l) for l in (tiny_run / "stats.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [5, 10, 15, 20]
     for key in ("loss/G", "loss/D", "D/real", "D/fake", "ada_p", "img_per_s", "kimg"):
@@ -135,7 +135,7 @@ def test_builtin_datasets_train_end_to_end(tmp_path, cli, data, channels):
     out = tmp_path / data
     assert cli("train", "image", "--data", data, "--out", out, "--steps", 4, "--max-images", 50, *TINY)[0] == 0
     ck = load_checkpoint(out / "checkpoint.pt")
-    assert ck["step"] == 4 and ck["codec"]["channels"] == channels and ck["config"]["augment"] == "ada"
+    assert ck["step"] == 4 and ck["codec"]["channels"] == channels and ck["config"]["engine"]["augment"] == "ada"
     assert (out / "samples" / "step-000004.png").exists()
 
 

@@ -26,7 +26,7 @@ def _walk(n=400, f=3, seed=0):
 # -- data -------------------------------------------------------------------------------------------
 def test_windows_scaling_and_decode_round_trip(tmp_path):
     df = _walk(50)
-    cfg = TrainConfig(modality="series", data=str(tmp_path / "w.csv"), extra={"seq_len": 10})
+    cfg = TrainConfig.build("series", data=str(tmp_path / "w.csv"), seq_len=10)
     df.to_csv(cfg.data, index=False)
     prep = get_modality("series").prepare(cfg)
     assert prep.x.shape == (41, 10, 3) and prep.x.min() == 0 and prep.x.max() == 1
@@ -47,7 +47,7 @@ def test_sines_follow_the_paper():
 
 @pytest.mark.skipif(not STOCK.exists(), reason="needs /work/shared stock data")
 def test_stock_file_as_in_timegan():
-    cfg = TrainConfig(modality="series", data=str(STOCK), extra={"reverse": True})
+    cfg = TrainConfig.build("series", data=str(STOCK), reverse=True)
     prep = get_modality("series").prepare(cfg)
     raw = pd.read_csv(STOCK).to_numpy()
     assert prep.x.shape == (len(raw) - 23, 24, 6)
@@ -55,7 +55,7 @@ def test_stock_file_as_in_timegan():
 
 
 def test_macro_builtin():
-    prep = get_modality("series").prepare(TrainConfig(modality="series", data="macro"))
+    prep = get_modality("series").prepare(TrainConfig.build("series", data="macro"))
     assert prep.x.shape[1:] == (24, 12) and len(prep.x) == 203 - 23
 
 
@@ -63,7 +63,7 @@ def test_nan_fill_option(tmp_path):
     df = _walk(60)
     df.iloc[5, 1] = np.nan
     df.to_csv(tmp_path / "gap.csv", index=False)
-    cfg = TrainConfig(modality="series", data=str(tmp_path / "gap.csv"), extra={"fill": "ffill", "seq_len": 8})
+    cfg = TrainConfig.build("series", data=str(tmp_path / "gap.csv"), fill="ffill", seq_len=8)
     prep = get_modality("series").prepare(cfg)
     assert torch.isfinite(prep.x).all() and len(prep.x) == 53
 
@@ -97,7 +97,7 @@ def test_bad_series_inputs_are_one_line_exit_2(tmp_path, cli):
         assert all(w in err for w in words), (name, err)
         assert not out.exists(), name
     code, _, err = cli("train", "image", "--seq-len", "8", "--out", tmp_path / "img", "--steps", 3)
-    assert code == 2 and "--seq-len is for series" in err
+    assert code == 2 and "--seq-len is a series flag" in err and len(err.strip().splitlines()) == 1
 
 
 # -- metrics: each could fail if the scores were wrong ---------------------------------------------
@@ -144,14 +144,14 @@ def test_cli_train_sample_evaluate_report(tmp_path, cli, model):
     assert code == 0
     ck = load_checkpoint(run / "checkpoint.pt")
     cfg = json.loads((run / "config.json").read_text())
-    assert ck["step"] == 30 and cfg["extra"]["model"] == model
+    assert ck["step"] == 30 and cfg["options"]["model"] == model
     rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
     if model == "timegan":
         assert {"opt_E", "opt_G", "opt_D"} <= set(ck)
         assert "loss/AE" in rows[0] and "loss/D" in rows[-1] and "loss/moments" in rows[-1]
     else:
         assert {"opt_G", "opt_D"} <= set(ck) and "opt_E" not in ck
-        assert cfg["loss"] == "ns" and cfg["r1_gamma"] == 0.003
+        assert cfg["engine"]["loss"] == "ns" and cfg["engine"]["r1_gamma"] == 0.003
         assert "loss/D" in rows[-1] and any("loss/R1" in r for r in rows)
     assert cli("sample", run, "-n", 7, "--out", tmp_path / "s.csv")[0] == 0
     df = pd.read_csv(tmp_path / "s.csv")

@@ -1,4 +1,9 @@
-"""Command line: fewgan train | sample | info. Thin: flags -> TrainConfig -> fewgan.train.run.
+"""Command line: fewgan train | sample | evaluate | report | info. Thin: flags -> TrainConfig -> engine.
+
+Every flag is generated from a typed Options dataclass: the engine's (config.TrainConfig) and each
+registered modality's (its options, sample options and evaluate overrides, see modalities/), so
+`fewgan train <modality> --help` lists exactly the flags that modality reads. Building the parser
+imports no torch: `fewgan --help` is fast; commands import what they need.
 
 Exit codes: 0 success, 2 bad input or usage (one line on stderr, no traceback), 1 internal error.
 """
@@ -6,14 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
-from .config import AUGMENT_MODES, LOSS_NAMES, PRECISIONS, TrainConfig
+from .config import TrainConfig
 from .errors import UsageError
-from .modalities import NAMES as MODALITY_NAMES
+from .modalities import plugins
+from .options import Spec
+
+RESUME_FLAGS = ("steps", "minutes", "device", "threads")   # what --resume may change
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,27 +42,6 @@ def _positive_int(s: str) -> int:
     return _int(s, 1)
 
 
-def _nonneg_int(s: str) -> int:
-    return _int(s, 0)
-
-
-def _float(s: str, minimum: float, strict: bool) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
-    if not math.isfinite(v) or v < minimum or (strict and v == minimum):
-        raise argparse.ArgumentTypeError(f"{s} must be a finite number {'>' if strict else '>='} {minimum:g}")
-    return v
-
-
-def _unit_float(s: str) -> float:
-    v = _float(s, 0.0, strict=False)
-    if v >= 1:
-        raise argparse.ArgumentTypeError(f"{s} must be in [0, 1)")
-    return v
-
-
 def _bool(s: str) -> bool:
     if s.lower() in ("1", "true", "yes", "on"):
         return True
@@ -64,127 +50,94 @@ def _bool(s: str) -> bool:
     raise argparse.ArgumentTypeError(f"{s!r} is not true or false")
 
 
-def _positive_float(s: str) -> float:
-    return _float(s, 0.0, strict=True)
+def _converter(spec: Spec):
+    """str -> the field's type; bounds and choices are checked once, by Options.validate."""
+    if spec.kind is bool:
+        return _bool
+    if spec.kind is list:
+        return lambda s: [v.strip() for v in s.split(",") if v.strip()]
+    if spec.kind in (int, float):
+        def conv(s: str, kind=spec.kind):
+            try:
+                return kind(s)
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"{s!r} is not {'a whole number' if kind is int else 'a number'}") from None
+        return conv
+    return str
 
 
-def _nonneg_float(s: str) -> float:
-    return _float(s, 0.0, strict=False)
+def add_flag(parser, spec: Spec, dest: str) -> None:
+    """One argparse flag for one Options field. Defaults are SUPPRESSed: only given flags reach the
+    namespace, and the dataclass stays the one source of defaults."""
+    shown = spec.describe_default()
+    kw = dict(dest=dest, default=argparse.SUPPRESS, help=spec.help + (f" [default: {shown}]" if shown else ""))
+    if spec.cli == "switch":
+        parser.add_argument(spec.flag, action="store_true", **kw)
+    elif spec.cli == "negate":
+        parser.add_argument(spec.flag, action="store_false", **kw)
+    elif spec.cli == "append":
+        parser.add_argument(spec.flag, action="append", metavar=spec.metavar, **kw)
+    elif spec.cli == "value":
+        metavar = spec.metavar or ("{" + ",".join(spec.choices) + "}" if spec.choices and not spec.comma_choices
+                                   else spec.name.upper())
+        parser.add_argument(spec.flag, type=_converter(spec), metavar=metavar, **kw)
 
 
-# (flag, config field, type, help). Defaults come from TrainConfig so there is one source of truth.
-TRAIN_FLAGS = [
-    ("--data", "data", str, "images: digits, faces100, histology, a folder, .npy/.npz or IDX; "
-                            "tables: breast_cancer, wine, a .csv/.tsv/.parquet file"),
-    ("--res", "res", _positive_int, "training resolution in pixels (default: the dataset's, digits 32)"),
-    ("--max-images", "max_images", _positive_int, "train on a fixed, seeded subset of N images"),
-    ("--steps", "steps", _positive_int, "total training steps (default 2000 unless --minutes is given)"),
-    ("--minutes", "minutes", _positive_float, "wall-clock budget in minutes"),
-    ("--batch", "batch", _positive_int, "batch size"),
-    ("--seed", "seed", int, "random seed"),
-    ("--loss", "loss", str, f"one of {', '.join(LOSS_NAMES)} (bce = classic minimax; ns = non-saturating)"),
-    ("--g-lr", "g_lr", _positive_float, "generator learning rate"),
-    ("--d-lr", "d_lr", _positive_float, "discriminator learning rate (TTUR: larger than G's)"),
-    ("--augment", "augment", str, f"one of {', '.join(AUGMENT_MODES)}: D-only augmentation"),
-    ("--aug-ops", "aug_ops", str, "comma list of color,translation,cutout"),
-    ("--ada-target", "ada_target", _positive_float, "ADA target for E[sign D(real)]"),
-    ("--ada-kimg", "ada_kimg", _positive_float, "ADA speed: kimg for p to move from 0 to 1"),
-    ("--r1-gamma", "r1_gamma", _nonneg_float, "R1 weight (0 disables)"),
-    ("--r1-every", "r1_every", _positive_int, "lazy R1 interval in steps [16; series rgan 4]"),
-    ("--ema-kimg", "ema_kimg", _positive_float, "EMA half-life of G in thousands of images"),
-    ("--width", "width", _positive_int, "channel width multiplier of G and D (default by resolution)"),
-    ("--z-dim", "z_dim", _positive_int, "noise dimension [64; series rgan: 16 per time step]"),
-    ("--device", "device", str, "cpu, cuda, cuda:N or mps"),
-    ("--precision", "precision", str, f"one of {', '.join(PRECISIONS)} (auto: bf16 autocast where native)"),
-    ("--threads", "threads", _positive_int, "CPU threads for torch"),
-    ("--eval-every", "eval_every", _positive_int, "steps between evaluations (metrics.jsonl, best.pt)"),
-    ("--eval-n", "eval_n", _positive_int, "fake samples per evaluation (default: as many as real, <= 5000)"),
-    ("--until", "until", str, 'stop when a metric bound is met, e.g. "fd<=30" or "coverage>=0.8"'),
-    ("--features", "features", str, "feature extractor for metrics: auto, domain, random or inception"),
-    ("--inception", "inception", str, "local TorchScript Inception file for standard FID features"),
-    ("--log-every", "log_every", _positive_int, "steps between stats.jsonl lines"),
-    ("--sample-every", "sample_every", _positive_int, "steps between sample grids"),
-    ("--ckpt-every", "ckpt_every", _positive_int, "steps between checkpoints"),
-]
-
-
-# Flags that only one modality reads: (flag, key in config.extra, type, modalities, help).
-MODALITY_FLAGS = [
-    ("--discrete", "discrete", str, ("table",), "comma list of columns to model as categorical"),
-    ("--schema", "schema", str, ("table",), 'JSON file of column types: {"columns": [{"name", "type"}]}'),
-    ("--holdout", "holdout", _unit_float, ("table",), "fraction of rows kept out of training for ml_efficacy "
-                                                      "and dcr [0.2; 0 trains on every row]"),
-    ("--target", "target", str, ("table",), "column that ml_efficacy predicts [the last categorical column]"),
-    ("--pac", "pac", _positive_int, ("table",), "rows per critic pack (PacGAN) [10]; divides --batch"),
-    ("--seq-len", "seq_len", _positive_int, ("series",), "window length in time steps [24]"),
-    ("--model", "model", str, ("series",), "rgan (recurrent GAN in data space) or timegan [rgan]"),
-    ("--hidden", "hidden", _positive_int, ("series",), "hidden units of G's GRU and D's convolutions (timegan: "
-     "of every recurrent net) [rgan 64, timegan 24]"),
-    ("--layers", "layers", _positive_int, ("series",), "recurrent layers (timegan: the supervisor has one fewer) "
-     "[rgan 2, timegan 3]"),
-    ("--cell", "cell", str, ("series",), "timegan's recurrent cell: gru or lstm [lstm]"),
-    ("--ae-steps", "ae_steps", _nonneg_int, ("series",), "timegan: autoencoder phase steps [by --steps]"),
-    ("--sup-steps", "sup_steps", _nonneg_int, ("series",), "timegan: supervised phase steps [by --steps]"),
-    ("--g-steps", "g_steps", _positive_int, ("series",), "timegan: generator updates per joint step [2]"),
-    ("--diff-moments", "diff_moments", _nonneg_float, ("series",), "timegan: weight of the increment moment loss (0: TimeGAN's loss) [100]"),
-    ("--reverse", "reverse", _bool, ("series",), "reverse the row order (TimeGAN does this to the stock file) [false]"),
-    ("--fill", "fill", str, ("series",), "NaN gaps: none (error) or ffill (carry the last value forward) [none]"),
-    ("--disc-iters", "disc_iters", _positive_int, ("series",), "discriminative-score classifier iterations [2000]"),
-    ("--pred-iters", "pred_iters", _positive_int, ("series",), "predictive-score regressor iterations [5000]"),
-    ("--eval-repeats", "eval_repeats", _positive_int, ("series",), "repeats of each score (mean, std) [3]"),
-]
-
-
-def _default(v) -> str:
-    return "by modality and data" if v is None else str(v)
+def given(a: argparse.Namespace, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in vars(a).items() if k.startswith(prefix)}
 
 
 def build_parser() -> argparse.ArgumentParser:
+    mods = plugins()
     p = _Parser(prog="fewgan", description="GANs that learn from little data.")
     sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
     sub.required = True
 
-    t = sub.add_parser("train", help="train a new run, or resume one with --resume RUN")
-    t.add_argument("modality", nargs="?", choices=list(MODALITY_NAMES), help="what to train on")
-    t.add_argument("--out", help="run directory to create (default runs/<data>-<time>)")
+    t = sub.add_parser("train", help="train a new run (fewgan train MODALITY ...), or resume one with --resume RUN",
+                       description="Train: 'fewgan train MODALITY --help' lists that modality's flags.")
     t.add_argument("--resume", metavar="RUN", help="continue RUN exactly; --steps is the new total")
-    defaults = TrainConfig()
-    for flag, field, typ, help_ in TRAIN_FLAGS:
-        t.add_argument(flag, dest=field, type=typ, default=None,
-                       help=f"{help_} [default: {_default(getattr(defaults, field))}]")
-    t.add_argument("--deterministic", action="store_true", default=None, help="deterministic kernels (bitwise resume)")
-    t.add_argument("--conditional", action="store_true", default=None, help="class-conditional G and D")
-    t.add_argument("--no-spectral-norm", dest="spectral_norm", action="store_false", default=None,
-                   help="disable spectral norm in D")
-    t.add_argument("--quiet", action="store_true", help="no progress bar (messages still go to stderr)")
-    for flag, key, typ, mods, help_ in MODALITY_FLAGS:
-        t.add_argument(flag, dest=f"extra_{key}", type=typ, default=None, help=f"[{'/'.join(mods)}] {help_}")
+    engine = TrainConfig.spec_map()
+    for name in RESUME_FLAGS:
+        add_flag(t, engine[name], f"e_{name}")
+    t.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bar")
+    tm = t.add_subparsers(dest="modality", parser_class=_Parser, metavar="MODALITY")
+    for name, plugin in mods.items():
+        m = tm.add_parser(name, help=plugin.summary, description=f"Train a {name} GAN: {plugin.summary}.")
+        eng = m.add_argument_group("engine (every modality)")
+        for spec in TrainConfig.specs():
+            if spec.name == "data":
+                spec = _with_help(spec, plugin.data_help + (f" [default: {plugin.default_data}]"
+                                                            if plugin.default_data else " (required)"))
+            add_flag(eng, spec, f"e_{spec.name}")
+        eng.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                         help="no progress bar (messages still go to stderr)")
+        own = m.add_argument_group(f"{name} options")
+        for spec in plugin.options.specs():
+            add_flag(own, spec, f"o_{spec.name}")
 
-    s = sub.add_parser("sample", help="write samples of a trained run (images: .png/.npz; tables: .csv; "
-                                      "series: .csv/.npy)")
+    s = sub.add_parser("sample", help="write samples of a trained run (the output's suffix picks the format)")
     s.add_argument("run", help="run directory (or a checkpoint file)")
     s.add_argument("-n", type=_positive_int, default=64, help="number of samples [64]")
     s.add_argument("--out", required=True, help="output file; its suffix picks the format")
-    s.add_argument("--label", help="class id or name for conditional image runs")
-    s.add_argument("--where", action="append", metavar="COL=VALUE",
-                   help="tables: every sampled row has COL == VALUE (repeatable)")
-    s.add_argument("--length", type=_positive_int, help="series: steps per sampled path (default: the training window)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="cpu")
+    _per_modality_flags(s, {n: pl.sample_options.specs() for n, pl in mods.items() if pl.sample_options}, "s_")
 
+    overrides = {n: [pl.options.spec_map()[f] for f in pl.eval_flags] for n, pl in mods.items()}
     e = sub.add_parser("evaluate", help="compute a run's metrics (appends to RUN/metrics.jsonl)")
     e.add_argument("run")
     e.add_argument("--data", help="real data to compare with (default: the run's own)")
     e.add_argument("--n", type=_positive_int, help="number of fake samples (default: as many as real, <= 5000)")
-    e.add_argument("--features", choices=["auto", "domain", "random", "inception"], help="feature extractor")
-    e.add_argument("--inception", help="local TorchScript Inception file (standard FID features)")
     e.add_argument("--device", default="cpu")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    _per_modality_flags(e, overrides, "x_")
 
     r = sub.add_parser("report", help="write RUN/report.html (samples, curves, metrics, verdicts)")
     r.add_argument("run")
     r.add_argument("--data", help="real data to compare with (default: the run's own)")
     r.add_argument("--device", default="cpu")
+    _per_modality_flags(r, overrides, "x_")
 
     i = sub.add_parser("info", help="print a run's config, step and last stats")
     i.add_argument("run")
@@ -192,76 +145,102 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _with_help(spec: Spec, help_: str) -> Spec:
+    import dataclasses
+    return dataclasses.replace(spec, help=help_, default=None)
+
+
+def _per_modality_flags(parser, specs: dict[str, list[Spec]], prefix: str) -> None:
+    """Flags that some modalities' runs take, labelled with those modalities (one flag per name)."""
+    owners: dict[str, list[str]] = {}
+    first: dict[str, Spec] = {}
+    for name, lst in specs.items():
+        for spec in lst:
+            owners.setdefault(spec.flag, []).append(name)
+            first.setdefault(spec.flag, spec)
+    for flag, spec in first.items():
+        add_flag(parser, _with_help(spec, f"[{'/'.join(owners[flag])}] {spec.help}"), prefix + spec.name)
+
+
+def _flag_owners() -> dict[str, list[str]]:
+    owners: dict[str, list[str]] = {}
+    for name, plugin in plugins().items():
+        for spec in plugin.options.specs():
+            owners.setdefault(spec.flag, []).append(name)
+    return owners
+
+
+def _unknown(a: argparse.Namespace, rest: list[str]) -> UsageError:
+    """One line for flags argparse did not take, naming the modality a train flag belongs to."""
+    if a.cmd == "train":
+        owners = _flag_owners()
+        for tok in rest:
+            flag = tok.split("=", 1)[0]
+            if a.modality and flag in owners:
+                mods = "/".join(owners[flag])
+                return UsageError(f"{flag} is a {mods} flag: 'fewgan train {a.modality}' does not take it "
+                                  f"(see 'fewgan train {a.modality} --help')")
+        if a.resume:
+            return UsageError(f"--resume takes only --steps/--minutes/--device/--threads; the run's own config "
+                              f"fixes the rest (got {' '.join(rest)})")
+    return UsageError(f"unrecognized arguments: {' '.join(rest)} (see 'fewgan {a.cmd} --help')")
+
+
 def cmd_train(a: argparse.Namespace) -> int:
     from .train.run import resume_run, start_run
-    given = {field: getattr(a, field) for _, field, _, _ in TRAIN_FLAGS}
-    given.update(deterministic=a.deterministic, conditional=a.conditional, spectral_norm=a.spectral_norm)
-    given = {k: v for k, v in given.items() if v is not None}
-    mod_extra = {}
-    for flag, key, _, mods, _ in MODALITY_FLAGS:
-        v = getattr(a, f"extra_{key}")
-        if v is not None:
-            if a.modality not in mods:
-                raise UsageError(f"{flag} is for {'/'.join(mods)} runs, not {a.modality or 'a resumed run'}")
-            mod_extra[key] = v
-    if mod_extra:
-        given["extra"] = mod_extra
+    eng, opts = given(a, "e_"), given(a, "o_")
+    quiet = getattr(a, "quiet", False)
     if a.resume:
-        allowed = {"steps", "minutes", "device", "threads"}
-        extra = sorted(set(given) - allowed) + (["modality"] if a.modality else []) + (["out"] if a.out else [])
-        if extra:
-            raise UsageError(f"--resume takes only --steps/--minutes/--device/--threads; the run's own "
-                             f"config fixes the rest (got {', '.join(extra)})")
-        eng = resume_run(Path(a.resume), given.get("steps"), given.get("minutes"), given.get("device"),
-                         given.get("threads"), progress=not a.quiet)
+        if a.modality:
+            raise UsageError("--resume takes only --steps/--minutes/--device/--threads; the run's own config "
+                             f"fixes the rest (got {a.modality} and its flags)")
+        engine = resume_run(Path(a.resume), eng.get("steps"), eng.get("minutes"), eng.get("device"),
+                            eng.get("threads"), progress=not quiet)
     else:
         if not a.modality:
-            raise UsageError("say what to train: 'fewgan train image ...' (or --resume RUN)")
-        cfg = TrainConfig(modality=a.modality, **given)
-        cfg.out = a.out or f"runs/{Path(cfg.data).name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        eng = start_run(cfg, progress=not a.quiet)
-    if eng.interrupted:
+            raise UsageError("say what to train: 'fewgan train image ...' (or --resume RUN); "
+                             f"modalities: {', '.join(plugins())}")
+        cfg = TrainConfig.build(a.modality, **eng, **opts)
+        if cfg.out is None:
+            data = cfg.data or plugins()[a.modality].default_data or a.modality
+            cfg.out = f"runs/{Path(data).name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        engine = start_run(cfg, progress=not quiet)
+    if engine.interrupted:
         return 130
-    print(f"done: step {eng.step} in {Path(eng.out)} (samples/, stats.jsonl, checkpoint.pt, losses.png)")
+    print(f"done: step {engine.step} in {Path(engine.out)} (samples/, stats.jsonl, checkpoint.pt, losses.png)")
     return 0
-
-
-def _where(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        col, eq, value = item.partition("=")
-        if not eq or not col:
-            raise UsageError(f"--where {item!r}: write it as COLUMN=VALUE")
-        out[col] = value
-    return out
 
 
 def cmd_sample(a: argparse.Namespace) -> int:
     from .train.run import TrainedGenerator
-    if a.where and a.label:
-        raise UsageError("--label and --where do not mix: --label is for images, --where for tables")
     out = Path(a.out)
     g = TrainedGenerator.open(Path(a.run), a.device)
-    kw = {}
-    if a.length is not None:
-        if g.config.modality != "series":
-            raise UsageError("--length is for series runs")
-        kw["length"] = a.length
-    g.modality.write_samples(g, a.n, out, a.seed, _where(a.where) if a.where else a.label, **kw)
+    opts_cls = plugins()[g.config.modality].sample_options
+    kw = given(a, "s_")
+    bad = [k for k in kw if opts_cls is None or k not in opts_cls.names()]
+    if bad:
+        raise UsageError(f"--{bad[0].replace('_', '-')} does not apply to {g.config.modality} runs "
+                         "(see 'fewgan sample --help')")
+    kw = opts_cls(**kw).validate().to_dict() if opts_cls is not None else {}
+    g.modality.write_samples(g, a.n, out, a.seed, **kw)
     print(f"wrote {a.n} samples to {out}")
     return 0
 
 
+def _overrides(a: argparse.Namespace) -> dict:
+    return given(a, "x_")
+
+
 def cmd_evaluate(a: argparse.Namespace) -> int:
     from .evaluation import evaluate_run
-    ev = evaluate_run(Path(a.run), a.data, a.n, a.features, a.inception, a.device)
+    ev = evaluate_run(Path(a.run), a.data, a.n, a.device, **_overrides(a))
     res = ev.results
     if a.json:
         print(json.dumps({"step": ev.step, **res}))
         return 0
     from .metrics import METRICS
-    print(f"run {ev.run}  step {ev.step}  real {res.get('n_real')}  fake {res.get('n_fake')}  "
-          f"features {res.get('extractor')}")
+    print(f"run {ev.run}  step {ev.step}  real {res.get('n_real')}  fake {res.get('n_fake')}"
+          + (f"  features {res['extractor']}" if "extractor" in res else ""))
     print(f"{'metric':<16}{'value':>12}{'real vs real':>14}  goal")
     for k, v in res.items():
         if k in METRICS.keys and isinstance(v, (int, float)):
@@ -274,7 +253,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 def cmd_report(a: argparse.Namespace) -> int:
     from .report.html import write_report
-    out = write_report(Path(a.run), a.data, a.device)
+    out = write_report(Path(a.run), a.data, a.device, **_overrides(a))
     print(f"wrote {out}")
     return 0
 
@@ -285,22 +264,22 @@ def cmd_info(a: argparse.Namespace) -> int:
     from .train.stats import read_stats
     run = Path(a.run)
     ck = load_checkpoint(_find_checkpoint(run))
+    cfg = TrainConfig.from_dict(ck["config"])
     rows = [r for r in read_stats(run / "stats.jsonl")] if run.is_dir() else []
     info = {"run": str(run), "step": ck["step"], "kimg": ck["nimg"] / 1000, "train_time_s": round(ck["elapsed_s"], 1),
             "rollbacks": ck["rollbacks"], "data_fingerprint": ck["data_fingerprint"],
-            "ada_p": ck["ada"]["p"] if ck.get("ada") else None, "config": ck["config"],
+            "ada_p": ck["ada"]["p"] if ck.get("ada") else None, "config": cfg.to_dict(),
             "last_stats": rows[-1] if rows else None}
     if a.json:
         print(json.dumps(info, indent=2))
         return 0
-    c = ck["config"]
     print(f"run        {run}")
-    print(f"modality   {c['modality']}  data {c['data']}  res {c.get('res')}  images "
-          f"{c.get('max_images') or 'all'}  conditional {c.get('conditional')}")
+    print(f"modality   {cfg.modality}  data {cfg.data}")
+    print("options    " + "  ".join(f"{k} {v}" for k, v in cfg.options.to_dict().items()))
     print(f"progress   step {ck['step']}  ({info['kimg']:.1f} kimg, {info['train_time_s']:.0f} s of training, "
           f"{ck['rollbacks']} rollbacks)")
-    print(f"training   loss {c['loss']}  batch {c['batch']}  lr G {c['g_lr']:g} D {c['d_lr']:g}  augment "
-          f"{c['augment']}  r1 {c['r1_gamma']:g}  ema {c['ema_kimg']:g} kimg  seed {c['seed']}")
+    print(f"training   loss {cfg.loss}  batch {cfg.batch}  lr G {cfg.g_lr:g} D {cfg.d_lr:g}  augment "
+          f"{cfg.augment}  r1 {cfg.r1_gamma:g}  ema {cfg.ema_kimg:g} kimg  seed {cfg.seed}")
     if rows:
         last = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in rows[-1].items()}
         print("last stats " + "  ".join(f"{k}={v}" for k, v in last.items()))
@@ -308,18 +287,22 @@ def cmd_info(a: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .train.loop import TrainingDiverged
     try:
-        a = build_parser().parse_args(argv)
+        a, rest = build_parser().parse_known_args(argv)
+        if rest:
+            raise _unknown(a, rest)
         cmds = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "report": cmd_report,
                 "info": cmd_info}
         return cmds[a.cmd](a)
     except UsageError as e:
         print(f"fewgan: error: {e}", file=sys.stderr)
         return 2
-    except TrainingDiverged as e:
-        print(f"fewgan: training stopped: {e}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("fewgan: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        from .train.loop import TrainingDiverged
+        if isinstance(e, TrainingDiverged):
+            print(f"fewgan: training stopped: {e}", file=sys.stderr)
+            return 1
+        raise

@@ -7,7 +7,7 @@ from typing import Any
 
 from .config import TrainConfig
 from .errors import UsageError
-from .modalities import Prepared, get_modality
+from .modalities import Prepared, get_modality, get_plugin
 from .train.checkpoint import load_checkpoint
 from .train.loop import resolve_device
 from .train.run import ARRAY_DATA, TrainedGenerator, _find_checkpoint
@@ -27,26 +27,31 @@ class Evaluation:
         return self.generator.sample(n, labels, seed)
 
 
-def evaluate_run(run: Path, data: str | None = None, n: int | None = None, features: str | None = None,
-                 inception: str | None = None, device: str = "cpu", log: bool = True) -> Evaluation:
+def evaluate_run(run: Path, data: str | None = None, n: int | None = None, device: str = "cpu", log: bool = True,
+                 **overrides) -> Evaluation:
+    """overrides: option fields the modality lets `evaluate` change (Plugin.eval_flags), e.g. features."""
     run = Path(run)
     resolve_device(device)
     ck = load_checkpoint(_find_checkpoint(run))
     cfg = TrainConfig.from_dict(ck["config"])
+    allowed = get_plugin(cfg.modality).eval_flags
+    bad = [k for k, v in overrides.items() if v is not None and k not in allowed]
+    if bad:
+        raise UsageError(f"--{bad[0].replace('_', '-')} does not apply to {cfg.modality} runs")
+    opts = cfg.options.replace(**{k: v for k, v in overrides.items() if v is not None})
     if data:
-        cfg.data, cfg.max_images = data, None
+        cfg.data = data
+        other = getattr(opts, "for_other_data", None)
+        opts = other() if other else opts
     elif cfg.data == ARRAY_DATA:
         raise UsageError(f"{run} was trained on an in-memory array: pass --data with the real data to compare to")
+    cfg.options = opts
     cfg.eval_n = n or cfg.eval_n
-    cfg.features = features or cfg.features
-    cfg.inception = inception or cfg.inception
     cfg.device = device
     cfg.validate()
     gen = TrainedGenerator(ck, device)
     modality = get_modality(cfg.modality)
     prep = modality.prepare(cfg)
-    if getattr(prep.codec, "channels", None) != getattr(gen.codec, "channels", None):
-        raise UsageError(f"--data {cfg.data!r} does not match the run (channels differ): pass the data it was trained on")
     adapt = getattr(modality, "adapt_prepared", None)
     if adapt is not None:
         prep = adapt(prep, gen.codec)

@@ -98,6 +98,12 @@ def parse_until(text: str) -> Until:
 
 
 def load_all() -> MetricRegistry:
-    """Import the metric modules (registration happens on import, not on `import fewgan`)."""
-    from . import distribution, image_eval, memorization, series, table_eval  # noqa: F401
+    """Import every modality's metric modules (registration happens on import, not on `import fewgan`)."""
+    import importlib
+
+    from ..modalities import plugins
+    from . import distribution, memorization  # noqa: F401  (shared by several modalities)
+    for plugin in plugins().values():
+        for module in plugin.metrics:
+            importlib.import_module(module)
     return METRICS

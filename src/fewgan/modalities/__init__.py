@@ -1,16 +1,22 @@
-"""A modality = a data codec + networks + defaults (+ metrics later). The engine knows nothing else.
+"""Modalities are plug-ins. The engine, CLI and API learn about one by registration alone.
 
-Each modality module registers one object in MODALITIES with this duck-typed interface:
+A modality is a package `fewgan/modalities/<name>/` whose `__init__.py` (light: no torch, so
+`fewgan --help` stays fast) defines its typed options and a `PLUGIN = Plugin(...)`; the heavy
+implementation lives in modules the plug-in names and is imported on first use. BUILTIN below is
+the registry line: adding a modality adds its name there and touches no other file.
+docs/adding-a-modality.md says what to implement and what the engine gives you.
+
+The implementation object (`Plugin.impl`) has this duck-typed interface:
   prepare(cfg, data=None, labels=None) -> Prepared      load, subset, fit the codec, encode
   codec_from_state(state) -> codec                      rebuild the codec from a checkpoint
-  resolve_defaults(cfg, prepared) -> cfg                fill None fields by data size
+  resolve_defaults(cfg, prepared) -> cfg                fill None fields (engine and options) by data size
   build_nets(cfg, codec) -> (G, D)
   make_augment(cfg) -> callable(x, p) | None            applied inside run_D only
   decode(samples, codec) -> user format                 e.g. uint8 images
   preview(samples, codec, path)                          write a picture of samples
   make_evaluator(cfg, prep, cache_dir) -> evaluator      .evaluate(sample_fn) -> dict of metrics
   verdicts(results) -> [(key, sentence)]; report_panels(evaluation) -> [(title, html)]
-  write_samples(generator, n, path, seed, condition)     `fewgan sample`: the file formats it knows
+  write_samples(generator, n, path, seed, **sample_options)   `fewgan sample`: the formats it knows
   primary_metric, metric_panels                         best.pt's metric key; the report's metric curves
 Optional: make_phases(engine) (a training step other than one D + one G step, see train/phases.py),
 g_aux(fake, c, codec) (an extra G loss term); on the codec: sample_batch(x, y, batch, device),
@@ -19,17 +25,38 @@ conditions(n, labels, gen) and noise_shape(z_dim) (see train/sampling.py); adapt
 """
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from ..registry import Registry
 
-MODALITIES: Registry = Registry("modality")
-NAMES = ("image", "table", "series")    # each is a module of this package, imported on first use
+if TYPE_CHECKING:
+    import torch
+
+BUILTIN = ("image", "table", "series")    # the registry line: one package of this folder each
+
+
+@dataclass(frozen=True)
+class Plugin:
+    name: str
+    summary: str                          # one line for `fewgan train --help`
+    options: type                         # Options subclass: `fewgan train <name>` flags and API keywords
+    impl: str                             # "module:attribute" of the implementation class (imports torch)
+    api: str                              # "module:Class" of the Python API class, exported as fewgan.<Class>
+    data_help: str = ""                   # help of --data for this modality
+    default_data: str | None = None       # --data when none is given (None: --data is required)
+    sample_options: type | None = None    # Options subclass: extra flags of `fewgan sample` for these runs
+    eval_flags: tuple[str, ...] = ()      # option fields `fewgan evaluate` / `report` may override
+    metrics: tuple[str, ...] = ()         # modules that register this modality's metrics
+    formats: tuple[str, ...] = ()         # file suffixes `fewgan sample --out` writes for these runs
+    smoke: tuple[str, ...] = ()           # `fewgan train <name>` flags of a run that trains, samples and
+                                          # evaluates in seconds (tests/test_registry.py runs every plug-in)
+
+    @property
+    def api_name(self) -> str:
+        return self.api.rpartition(":")[2]
 
 
 @dataclass
@@ -49,11 +76,26 @@ class Prepared:
         return self.ref_x, self.ref_y, self.ref_fingerprint
 
 
+def plugins() -> dict[str, Plugin]:
+    return {name: get_plugin(name) for name in BUILTIN}
+
+
+@functools.lru_cache(maxsize=None)
+def get_plugin(name: str) -> Plugin:
+    if name not in BUILTIN:
+        raise UsageError(f"unknown modality {name!r}: choose one of {', '.join(BUILTIN)}")
+    plugin = importlib.import_module(f"{__name__}.{name}").PLUGIN
+    if plugin.name != name:
+        raise RuntimeError(f"modality package {name!r} declares the plug-in {plugin.name!r}")
+    return plugin
+
+
+def load_attr(path: str):
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@functools.lru_cache(maxsize=None)
 def get_modality(name: str):
-    # Imported lazily (registration happens on import): `import fewgan` has no side effects and
-    # an image run never imports pandas.
-    if name not in NAMES:
-        raise UsageError(f"unknown modality {name!r}: choose one of {', '.join(NAMES)}")
-    if name not in MODALITIES:
-        importlib.import_module(f".{name}", __name__)
-    return MODALITIES.get(name)
+    """The implementation object of a modality (imported on first use: an image run never imports pandas)."""
+    return load_attr(get_plugin(name).impl)()

@@ -50,10 +50,10 @@ def environment() -> list[tuple[str, object]]:
             ("generated", time.strftime("%Y-%m-%d %H:%M:%S"))]
 
 
-def write_report(run: Path, data: str | None = None, device: str = "cpu") -> Path:
+def write_report(run: Path, data: str | None = None, device: str = "cpu", **overrides) -> Path:
     from ..evaluation import evaluate_run
     run = Path(run)
-    ev = evaluate_run(run, data=data, device=device, log=True)   # fresh metrics for the final weights
+    ev = evaluate_run(run, data=data, device=device, log=True, **overrides)   # fresh metrics for the final weights
     modality, res = ev.generator.modality, ev.results
     cfg = ev.generator.config
     ck = ev.generator.checkpoint
@@ -82,7 +82,7 @@ def write_report(run: Path, data: str | None = None, device: str = "cpu") -> Pat
                                                 + (": p fixed at 1" if cfg.augment == "diffaug" else "") + ").</p>")
     parts.append(f"<h2>Training curves (losses, D outputs, ADA p)</h2>{ada_note}{img_tag(losses_png(stats), 'losses')}")
     parts.append(f"<h2>Metric curves</h2>{img_tag(metrics_png(mrows, modality.metric_panels), 'metrics')}")
-    parts.append(f"<h2>Config</h2>{_table(sorted(cfg.to_dict().items()))}")
+    parts.append(f"<h2>Config</h2>{_table(sorted(cfg.flat().items()))}")
     parts.append(f"<h2>Environment</h2>{_table(environment())}")
     doc = (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>fewgan report: {html.escape(run.name)}"
            f"</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")

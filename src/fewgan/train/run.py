@@ -14,7 +14,7 @@ import torch
 
 from ..config import TrainConfig
 from ..errors import UsageError
-from ..modalities import get_modality
+from ..modalities import get_modality, get_plugin
 from .checkpoint import load_checkpoint
 from .loop import Engine, check_out_dir, resolve_device
 from .sampling import generate
@@ -35,6 +35,11 @@ def _find_checkpoint(run: Path, name: str = "checkpoint.pt") -> Path:
 
 
 def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True, progress: bool | None = None) -> Engine:
+    if data is None and cfg.data is None:
+        plugin = get_plugin(cfg.modality)
+        if plugin.default_data is None:
+            raise UsageError(f"say what to train on: --data ({plugin.data_help})")
+        cfg.data = plugin.default_data
     cfg.validate()
     resolve_device(cfg.device)
     out = Path(cfg.out) if cfg.out else None

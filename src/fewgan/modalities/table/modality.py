@@ -1,37 +1,28 @@
 """Table modality: CSV / Parquet / DataFrame rows, CTGAN-style conditional GAN (mode-specific
 normalisation, training-by-sampling, PacGAN critic, WGAN-GP, Gumbel-softmax), defaults by row count.
 
-Settings in cfg.extra (CLI flags of the same name): discrete (comma list), schema (JSON file or
-dict), holdout (fraction of rows kept out of training for ml_efficacy / dcr, default 0.2), target
-(column for ml_efficacy), pac (rows per critic pack: 5 below 1000 rows, else 10), tau (Gumbel-softmax temperature).
+Settings: TableOptions in __init__.py (discrete, schema, holdout, target, pac, tau, width).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..config import TrainConfig
-from ..data import fingerprint
-from ..errors import UsageError
-from ..train.checkpoint import atomic_write_bytes
-from . import MODALITIES, Prepared
-
-DEFAULT_HOLDOUT = 0.2
-
+from ...api import GAN
+from ...config import TrainConfig
+from ...data import fingerprint
+from ...errors import UsageError
+from ...train.checkpoint import atomic_write_bytes
+from .. import Prepared
 
 @dataclass
 class TablePrepared(Prepared):
     frame: object = None          # the training rows (DataFrame)
     holdout: object = None        # rows kept out of training (DataFrame) or None
-
-
-def _extra(cfg: TrainConfig, key: str, default=None):
-    v = cfg.extra.get(key)
-    return default if v is None else v
 
 
 def table_fingerprint(df) -> str:
@@ -48,22 +39,18 @@ class TableModality:
                                                           "ml_efficacy", "dcr"))]       # report curves
 
     def prepare(self, cfg: TrainConfig, data=None, labels=None) -> TablePrepared:
-        from ..data.table import infer_columns, load_schema, read_table
-        from ..data.table_codec import TableCodec
+        from ...data.table import infer_columns, load_schema, read_table
+        from ...data.table_codec import TableCodec
         if labels is not None:
             raise UsageError("tables take no separate labels: the label is a column of the table")
         df, _ = read_table(cfg.data if data is None else data)
-        discrete = _extra(cfg, "discrete", [])
-        if isinstance(discrete, str):
-            discrete = [d.strip() for d in discrete.split(",") if d.strip()]
-        columns = infer_columns(df, list(discrete), load_schema(_extra(cfg, "schema")))
+        opts = cfg.options
+        columns = infer_columns(df, list(opts.discrete), load_schema(opts.schema))
         df.columns = [c["name"] for c in columns]
-        target = _extra(cfg, "target")
+        target = opts.target
         if target is not None and target not in df.columns:
             raise UsageError(f"--target {target}: unknown column: the table's columns are {', '.join(df.columns)}")
-        frac = float(_extra(cfg, "holdout", DEFAULT_HOLDOUT))
-        if not 0 <= frac < 1:
-            raise UsageError(f"--holdout must be in [0, 1), got {frac}")
+        frac = opts.holdout
         n_hold = int(round(frac * len(df)))
         if n_hold and len(df) - n_hold < 10:
             raise UsageError(f"--holdout {frac} leaves {len(df) - n_hold} training rows: use --holdout 0 for "
@@ -77,7 +64,7 @@ class TableModality:
         return TablePrepared(x, None, codec, table_fingerprint(df), frame=train, holdout=hold)
 
     def codec_from_state(self, s: dict):
-        from ..data.table_codec import TableCodec
+        from ...data.table_codec import TableCodec
         return TableCodec.from_state(s)
 
     def adapt_prepared(self, prep: TablePrepared, codec) -> TablePrepared:
@@ -104,28 +91,27 @@ class TableModality:
         small = n < 1000
         batch, steps, width, pac_default = (200, 1000, 128, 5) if small else \
             (500, min(20000, max(3000, math.ceil(400 * n / 500))), 256, 10)
-        cfg = cfg.fill(loss="wgan-gp", batch=batch, g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.9, r1_gamma=0.0,
-                       width=width, z_dim=64, r1_every=16)
-        pac = int(_extra(cfg, "pac", pac_default))
-        if pac < 1 or cfg.batch % pac:
+        cfg = cfg.fill_none(loss="wgan-gp", batch=batch, g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.9, r1_gamma=0.0,
+                       z_dim=64, r1_every=16)
+        pac = cfg.options.pac or pac_default
+        if cfg.batch % pac:
             raise UsageError(f"--batch {cfg.batch} must be a multiple of --pac {pac}: e.g. --batch "
                              f"{max(pac, cfg.batch // pac * pac)}")
-        return replace(
-            cfg,
+        return cfg.replace(
             augment="none" if cfg.augment == "auto" else cfg.augment,
             # fp32 for small MLPs: bf16 autocast adds casts and its Gumbel/erf maths would need fp32
             # anyway. NOT measured (no time on the shared machine): --precision bf16 to try it.
             precision="fp32" if cfg.precision == "auto" else cfg.precision,
             ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 10 / 32,
             steps=cfg.steps if cfg.steps is not None or cfg.minutes is not None else steps,
-            extra={**cfg.extra, "pac": pac},
+            options=cfg.options.fill_none(pac=pac, width=width),
         )
 
     def build_nets(self, cfg: TrainConfig, codec):
-        from ..nets.table import TableDiscriminator, TableGenerator
-        w = cfg.width
-        G = TableGenerator(cfg.z_dim, codec.cond_dim, codec.spans, (w, w), float(_extra(cfg, "tau", 0.2)))
-        D = TableDiscriminator(codec.data_dim, codec.cond_dim, (w, w), int(_extra(cfg, "pac", 10)))
+        from ...nets.table import TableDiscriminator, TableGenerator
+        w = cfg.options.width
+        G = TableGenerator(cfg.z_dim, codec.cond_dim, codec.spans, (w, w), cfg.options.tau)
+        D = TableDiscriminator(codec.data_dim, codec.cond_dim, (w, w), cfg.options.pac)
         return G, D
 
     def g_aux(self, fake: torch.Tensor, c: torch.Tensor | None, codec) -> torch.Tensor:
@@ -139,16 +125,16 @@ class TableModality:
         return None
 
     def make_evaluator(self, cfg: TrainConfig, prep: TablePrepared, cache_dir: Path | None):
-        from ..metrics.table_eval import TableEvaluator
-        return TableEvaluator(prep.frame, prep.holdout, prep.codec, _extra(cfg, "target"), cfg.eval_n, cfg.seed)
+        from ...metrics.table_eval import TableEvaluator
+        return TableEvaluator(prep.frame, prep.holdout, prep.codec, cfg.options.target, cfg.eval_n, cfg.seed)
 
     def verdicts(self, results: dict) -> list[tuple[str, str]]:
-        from ..metrics.table_eval import verdicts
+        from ...metrics.table_eval import verdicts
         return verdicts(results)
 
     def report_panels(self, ev) -> list[tuple[str, str]]:
-        from ..report.html import img_tag
-        from ..report.table_plots import correlation_png, marginals_png
+        from ...report.html import img_tag
+        from ...report.table_plots import correlation_png, marginals_png
         real, fake = ev.prep.frame, ev.evaluator.last_fake
         kinds = ev.evaluator.kinds
         corr_r, corr_f = correlation_png(real, kinds, "real"), correlation_png(fake, kinds, "synthetic")
@@ -176,8 +162,6 @@ class TableModality:
             codec.calibrated = True
         if not where:
             return codec.decode(gen.sample(n, None, seed))
-        if not isinstance(where, dict):
-            raise UsageError("--label is for image runs: use --where COLUMN=VALUE for tables")
         want = codec.resolve_where(where)
         parts, got, tries, drawn, rate = [], 0, 0, 0, 1.0
         while got < n and tries < 20:
@@ -197,15 +181,13 @@ class TableModality:
                              "never produces that; loosen the condition or train longer")
         return pd.concat(parts, ignore_index=True).iloc[:n].reset_index(drop=True)
 
-    def write_samples(self, gen, n: int, path: Path, seed: int = 0, condition=None) -> None:
-        """A .csv / .tsv / .parquet file of n rows in the training table's format."""
+    def write_samples(self, gen, n: int, path: Path, seed: int = 0, where: list | None = None) -> None:
+        """A .csv / .tsv / .parquet file of n rows in the training table's format; where: ["COL=VALUE", ...]."""
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix not in (".csv", ".tsv", ".parquet"):
             raise UsageError(f"--out {path}: use a .csv, .tsv or .parquet file name for table samples")
-        if condition is not None and not isinstance(condition, dict):
-            raise UsageError("--label is for image runs: use --where COLUMN=VALUE for tables")
-        df = self.sample_frame(gen, n, seed, condition)
+        df = self.sample_frame(gen, n, seed, parse_where(where) if where else None)
         if suffix == ".parquet":
             import io
             buf = io.BytesIO()
@@ -219,4 +201,30 @@ class TableModality:
         atomic_write_bytes(path, data)
 
 
-MODALITIES.register("table")(TableModality())
+def parse_where(items: list[str]) -> dict[str, str]:
+    """["COL=VALUE", ...] -> {COL: VALUE}."""
+    out = {}
+    for item in items:
+        col, eq, value = item.partition("=")
+        if not eq or not col:
+            raise UsageError(f"--where {item!r}: write it as COLUMN=VALUE")
+        out[col] = value
+    return out
+
+
+class TableGAN(GAN):
+    """TableGAN(steps=2000).fit(df).sample(1000, conditions={"sex": "Female"}) -> DataFrame.
+
+    Every TableOptions field is a keyword too. The API trains on every row unless holdout= is given
+    (the CLI keeps 20% for ml_efficacy and dcr)."""
+    modality = "table"
+    api_defaults = {"holdout": 0.0}
+
+    def fit(self, data, out: str | Path | None = None, verbose: bool = False):
+        """Train on a DataFrame, a .csv/.parquet path or a built-in name (breast_cancer, wine)."""
+        return super().fit(data, None, out, verbose)
+
+    def sample(self, n: int, conditions: dict | None = None, seed: int = 0):
+        """n rows as a DataFrame; with conditions={column: value} every row satisfies them."""
+        g = self._require_fit()
+        return g.modality.sample_frame(g, n, seed, conditions)

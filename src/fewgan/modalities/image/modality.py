@@ -2,21 +2,22 @@
 DiffAugment/ADA, defaults chosen by dataset size and resolution."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..augment import DiffAugment
-from ..config import TrainConfig
-from ..data import fingerprint, seeded_subset
-from ..data.image import ImageData, from_arrays, load_images
-from ..errors import UsageError
-from ..nets.image import ImageDiscriminator, ImageGenerator, stages_for
-from ..report.grid import grid_png, save_grid
-from . import MODALITIES, Prepared
+from ...api import GAN
+from ...augment import DiffAugment
+from ...config import TrainConfig
+from ...data import fingerprint, seeded_subset
+from ...data.image import ImageData, from_arrays, load_images
+from ...errors import UsageError
+from ...nets.image import ImageDiscriminator, ImageGenerator, stages_for
+from ...report.grid import grid_png, save_grid
+from .. import Prepared
 
 
 @dataclass
@@ -55,14 +56,15 @@ class ImageModality:
 
     def prepare(self, cfg: TrainConfig, data=None, labels=None) -> Prepared:
         src: ImageData = load_images(cfg.data, cfg.seed) if data is None else from_arrays(data, labels)
-        idx = seeded_subset(len(src.x), cfg.max_images, cfg.seed)
+        opts = cfg.options
+        idx = seeded_subset(len(src.x), opts.max_images, cfg.seed)
         x, y = (src.x, src.y) if idx is None else (src.x[idx], None if src.y is None else src.y[idx])
-        if cfg.conditional and y is None:
+        if opts.conditional and y is None:
             raise UsageError(f"--conditional needs labels, and {src.name} has none: "
                              "use labelled data (sub-folders per class, an npz with 'y', IDX labels)")
-        res = cfg.res or src.natural_res
+        res = opts.res or src.natural_res
         stages_for(res)  # validates the resolution early, before any directory is written
-        classes = (src.classes or [str(i) for i in range(int(y.max()) + 1)]) if cfg.conditional else None
+        classes = (src.classes or [str(i) for i in range(int(y.max()) + 1)]) if opts.conditional else None
         codec = ImageCodec(res, x.shape[1], classes)
         prep = Prepared(codec.encode(x), None if y is None else torch.from_numpy(y), codec, fingerprint(x, y))
         if idx is not None:  # metrics compare with the full dataset, not only the few-shot subset
@@ -74,14 +76,19 @@ class ImageModality:
     def codec_from_state(self, s: dict) -> ImageCodec:
         return ImageCodec(**s)
 
+    def adapt_prepared(self, prep: Prepared, codec: ImageCodec) -> Prepared:
+        """`evaluate --data OTHER`: the images must have the run's number of channels."""
+        if prep.codec.channels != codec.channels:
+            raise UsageError(f"--data has {prep.codec.channels}-channel images but the run was trained on "
+                             f"{codec.channels}-channel ones: pass the data it was trained on")
+        return prep
+
     def resolve_defaults(self, cfg: TrainConfig, prep: Prepared) -> TrainConfig:
         res = prep.codec.res
-        cfg = cfg.fill(loss="ns", batch=64, g_lr=2e-4, d_lr=4e-4, beta1=0.5, beta2=0.99, r1_gamma=1.0, z_dim=64,
+        cfg = cfg.fill_none(loss="ns", batch=64, g_lr=2e-4, d_lr=4e-4, beta1=0.5, beta2=0.99, r1_gamma=1.0, z_dim=64,
                        r1_every=16)
-        return replace(
-            cfg,
-            res=res,
-            width=cfg.width or max(8, 512 // res),            # 16 px: 32, 32 px: 16, 64 px: 8
+        return cfg.replace(
+            options=cfg.options.replace(res=res, width=cfg.options.width or max(8, 512 // res)),  # 16 px: 32, 32: 16, 64: 8
             # ADA at every size: in benchmarks/fewshot.py always-on DiffAugment cost FD at 100, 500
             # and 1797 images within a normal run, while ADA's p stays ~0 until D overfits.
             augment=cfg.augment if cfg.augment != "auto" else "ada",
@@ -90,23 +97,24 @@ class ImageModality:
         )
 
     def build_nets(self, cfg: TrainConfig, codec: ImageCodec):
-        G = ImageGenerator(codec.res, codec.channels, cfg.z_dim, cfg.width, codec.n_classes)
-        D = ImageDiscriminator(codec.res, codec.channels, cfg.width, codec.n_classes, cfg.spectral_norm)
+        w = cfg.options.width
+        G = ImageGenerator(codec.res, codec.channels, cfg.z_dim, w, codec.n_classes)
+        D = ImageDiscriminator(codec.res, codec.channels, w, codec.n_classes, cfg.options.spectral_norm)
         return G, D
 
     def make_evaluator(self, cfg: TrainConfig, prep: Prepared, cache_dir: Path | None):
-        from ..metrics.image_eval import ImageEvaluator
+        from ...metrics.image_eval import ImageEvaluator
         ref_x, ref_y, ref_fp = prep.reference
-        return ImageEvaluator(ref_x, ref_y, prep.x, prep.codec.n_classes, ref_fp, cfg.features, cfg.inception,
-                              cache_dir, cfg.eval_n, cfg.seed)
+        return ImageEvaluator(ref_x, ref_y, prep.x, prep.codec.n_classes, ref_fp, cfg.options.features,
+                              cfg.options.inception, cache_dir, cfg.eval_n, cfg.seed)
 
     def verdicts(self, results: dict) -> list[tuple[str, str]]:
-        from ..metrics.image_eval import verdicts
+        from ...metrics.image_eval import verdicts
         return verdicts(results)
 
     def report_panels(self, ev) -> list[tuple[str, str]]:
         """(title, html) panels for the report: samples, real data, nearest training neighbours."""
-        from ..report.html import img_tag
+        from ...report.html import img_tag
         codec, prep, n = ev.prep.codec, ev.prep, 64
         fake = ev.sample(n, None, 0)
         g = torch.Generator().manual_seed(0)
@@ -124,7 +132,7 @@ class ImageModality:
         return panels
 
     def make_augment(self, cfg: TrainConfig):
-        return None if cfg.augment == "none" else DiffAugment(cfg.aug_ops)
+        return None if cfg.augment == "none" else DiffAugment(cfg.options.aug_ops)
 
     def decode(self, samples: torch.Tensor, codec: ImageCodec) -> np.ndarray:
         return codec.decode(samples)
@@ -132,22 +140,26 @@ class ImageModality:
     def preview(self, samples: torch.Tensor, codec: ImageCodec, path: Path) -> None:
         save_grid(codec.decode(samples), path)
 
-    def write_samples(self, gen, n: int, path: Path, seed: int = 0, condition=None) -> None:
+    def write_samples(self, gen, n: int, path: Path, seed: int = 0, label=None) -> None:
         """A .png grid, or an .npz with `samples` (uint8 N,H,W,C) and `raw` (the model's [-1, 1])."""
-        if isinstance(condition, dict):
-            raise UsageError("--where is for table runs: use --label CLASS for a conditional image run")
         suffix = path.suffix.lower()
         if suffix not in (".png", ".npz"):
             raise UsageError(f"--out {path}: use a .png (grid) or .npz (raw samples) file name")
-        raw = gen.sample(n, condition, seed)
+        raw = gen.sample(n, label, seed)
         if suffix == ".png":
             self.preview(raw, gen.codec, path)
             return
         import io
-        from ..train.checkpoint import atomic_write_bytes
+        from ...train.checkpoint import atomic_write_bytes
         buf = io.BytesIO()
         np.savez_compressed(buf, samples=gen.codec.decode(raw), raw=raw.numpy())
         atomic_write_bytes(path, buf.getvalue())
 
 
-MODALITIES.register("image")(ImageModality())
+class ImageGAN(GAN):
+    """ImageGAN(steps=2000).fit("digits").sample(64) -> uint8 (64, H, W, C)."""
+    modality = "image"
+
+    def sample(self, n: int, label=None, seed: int = 0) -> np.ndarray:
+        g = self._require_fit()
+        return g.codec.decode(self.generate(n, label, seed))

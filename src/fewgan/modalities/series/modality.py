@@ -28,21 +28,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import TrainConfig
-from ..data import fingerprint
-from ..data.series import load_series, windows
-from ..errors import UsageError
-from ..nets.series import ConvCritic, RecurrentGenerator, SeriesDiscriminator, SeriesGenerator
-from ..train.phases import GANPhases, adam
-from ..train.sampling import generate
-from . import MODALITIES, Prepared
+from ...api import GAN
+from ...config import TrainConfig
+from ...data import fingerprint
+from ...data.series import load_series, windows
+from ...errors import UsageError
+from ...nets.series import ConvCritic, RecurrentGenerator, SeriesDiscriminator, SeriesGenerator
+from ...train.phases import GANPhases, adam
+from ...train.sampling import generate
+from .. import Prepared
 
-# Defaults (series-only settings live in cfg.extra; `fewgan train series --help` lists the flags).
-EXTRA_DEFAULTS = dict(seq_len=24, reverse=False, fill="none", disc_iters=2000, pred_iters=5000, eval_repeats=3)
-MODELS = ("rgan", "timegan")
+# Settings: SeriesOptions in __init__.py; None fields are filled by model here.
 MODEL_DEFAULTS = {"rgan": dict(hidden=64, layers=2),
                   "timegan": dict(hidden=24, layers=3, cell="lstm", g_steps=2, diff_moments=100.0)}
-TIMEGAN_ONLY = ("cell", "ae_steps", "sup_steps", "g_steps", "diff_moments")
 RGAN_STEPS = 4000
 DEFAULT_PHASES = (1000, 1000, 1500)     # TimeGAN: autoencoder, supervised, joint steps (docs/benchmarks.md)
 D_THRESHOLD, GAMMA = 0.15, 1.0
@@ -74,28 +72,12 @@ class SeriesCodec:
         return {"seq_len": self.seq_len, "columns": self.columns, "lo": self.lo, "scale": self.scale}
 
 
-def _model(extra: dict) -> str:
-    if "model" in extra:
-        return extra["model"]
-    # A run saved before --model existed was a TimeGAN run: its resolved config holds every setting.
-    legacy = {"seq_len", "hidden", "layers", "cell", "g_steps", "ae_steps", "sup_steps", "disc_iters", "eval_repeats"}
-    return "timegan" if legacy <= set(extra) else "rgan"
-
-
-def _extra(cfg: TrainConfig) -> dict:
-    model = _model(cfg.extra)
-    if model not in MODELS:
-        raise UsageError(f"--model {model!r}: use one of {', '.join(MODELS)}")
-    return {**EXTRA_DEFAULTS, **MODEL_DEFAULTS[model], **cfg.extra, "model": model}
-
-
 class TimeGANPhases:
     def __init__(self, eng):
         self.eng = eng
-        ex = eng.cfg.extra
-        self.ae_steps, self.sup_steps = ex["ae_steps"], ex["sup_steps"]
-        self.g_steps = int(ex.get("g_steps", 2))
-        self.w_diff = float(ex.get("diff_moments", 0.0))
+        o = eng.cfg.options
+        self.ae_steps, self.sup_steps = o.ae_steps, o.sup_steps
+        self.g_steps, self.w_diff = o.g_steps, o.diff_moments
 
     def make_optimizers(self) -> dict:
         e, cfg, G = self.eng, self.eng.cfg, self.eng.G
@@ -206,13 +188,9 @@ class SeriesModality:
     def prepare(self, cfg: TrainConfig, data=None, labels=None) -> Prepared:
         if labels is not None:
             raise UsageError("series runs take no labels")
-        ex = _extra(cfg)
-        seq_len = int(ex["seq_len"])
-        if seq_len < 2:
-            raise UsageError(f"--seq-len must be >= 2, got {seq_len}")
-        if ex["fill"] not in ("none", "ffill"):
-            raise UsageError(f"--fill {ex['fill']!r}: use none or ffill")
-        src = load_series(cfg.data if data is None else data, seq_len, cfg.seed, ex["reverse"], ex["fill"])
+        o = cfg.options
+        seq_len = o.seq_len
+        src = load_series(cfg.data if data is None else data, seq_len, cfg.seed, o.reverse, o.fill)
         if src.windows is not None:           # sines: already in [0, 1], kept on the paper's scale
             w = src.windows
             lo, scale = [0.0] * w.shape[-1], [1.0] * w.shape[-1]
@@ -236,29 +214,24 @@ class SeriesModality:
         return replace(prep, x=codec.encode(prep.codec.decode(prep.x)), codec=codec)
 
     def resolve_defaults(self, cfg: TrainConfig, prep: Prepared) -> TrainConfig:
-        if cfg.conditional:
-            raise UsageError("--conditional is for labelled images and tables, not series")
         if cfg.augment not in ("auto", "none"):
             raise UsageError(f"--augment {cfg.augment}: augmentation is for images; series runs take --augment none")
-        ex = _extra(cfg)
-        if ex["model"] == "rgan":
-            given = [k for k in TIMEGAN_ONLY if k in cfg.extra]
-            if given:
-                raise UsageError(f"--{given[0].replace('_', '-')} is a TimeGAN setting: add --model timegan, or drop it")
+        o = cfg.options.fill_none(**MODEL_DEFAULTS[cfg.options.model])
+        if o.model == "rgan":
             # ns + R1 (every 4 steps), Adam 2e-4 betas .5/.99, 16 noise dims per step, EMA half-life
             # 140 steps. R1 is weak on purpose: the real windows differ from jittery fakes by
             # increments ~1e-3 in size, which a critic only sees with a large input gradient. Sines
             # scored 0.06-0.07 with gamma 1, 0.005-0.012 with 0.003 (4 seeds); gamma 0 diverges on
             # Stocks (0.36). Sweep in docs/benchmarks.md.
-            cfg = cfg.fill(loss="ns", batch=128, g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.99, r1_gamma=0.003,
+            cfg = cfg.fill_none(loss="ns", batch=128, g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.99, r1_gamma=0.003,
                            z_dim=16, r1_every=4)
             steps = cfg.steps if cfg.steps is not None or cfg.minutes is not None else RGAN_STEPS
-            return replace(cfg, extra=ex, augment="none", steps=steps,
+            return cfg.replace(options=o, augment="none", steps=steps,
                            ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 140 / 1000)
         if cfg.loss not in (None, "ns") or cfg.r1_gamma not in (None, 0.0):
             raise UsageError("--loss / --r1-gamma do not apply to --model timegan (it has its own losses): drop them")
         # TimeGAN's optimiser: Adam with TensorFlow's defaults (lr 1e-3, betas .9/.999), batch 128.
-        cfg = cfg.fill(loss="ns", batch=128, g_lr=1e-3, d_lr=1e-3, beta1=0.9, beta2=0.999, r1_gamma=0.0, z_dim=64,
+        cfg = cfg.fill_none(loss="ns", batch=128, g_lr=1e-3, d_lr=1e-3, beta1=0.9, beta2=0.999, r1_gamma=0.0, z_dim=64,
                        r1_every=16)
         if cfg.steps is None and cfg.minutes is None:
             steps = sum(DEFAULT_PHASES)
@@ -267,48 +240,43 @@ class SeriesModality:
             steps = cfg.steps
             total = steps if steps is not None else sum(DEFAULT_PHASES)
             ae, sup = total * DEFAULT_PHASES[0] // sum(DEFAULT_PHASES), total * DEFAULT_PHASES[1] // sum(DEFAULT_PHASES)
-        ex.setdefault("ae_steps", ae)
-        ex.setdefault("sup_steps", sup)
-        ex["ae_steps"], ex["sup_steps"] = int(ex["ae_steps"]), int(ex["sup_steps"])
-        return replace(cfg, extra=ex, augment="none", steps=steps,
+        return cfg.replace(options=o.fill_none(ae_steps=ae, sup_steps=sup), augment="none", steps=steps,
                        ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 10 / 32)
 
     def build_nets(self, cfg: TrainConfig, codec: SeriesCodec):
-        ex = _extra(cfg)
-        if ex["model"] == "rgan":
-            return (RecurrentGenerator(codec.n_features, cfg.z_dim, ex["hidden"], ex["layers"]),
-                    ConvCritic(codec.n_features, codec.seq_len, ex["hidden"]))
-        if ex["cell"] not in ("gru", "lstm"):
-            raise UsageError(f"--cell {ex['cell']!r}: use gru or lstm")
-        G = SeriesGenerator(codec.n_features, cfg.z_dim, ex["hidden"], ex["layers"], ex["cell"])
-        D = SeriesDiscriminator(ex["hidden"], ex["layers"], ex["cell"])
+        o = cfg.options
+        if o.model == "rgan":
+            return (RecurrentGenerator(codec.n_features, cfg.z_dim, o.hidden, o.layers),
+                    ConvCritic(codec.n_features, codec.seq_len, o.hidden))
+        G = SeriesGenerator(codec.n_features, cfg.z_dim, o.hidden, o.layers, o.cell)
+        D = SeriesDiscriminator(o.hidden, o.layers, o.cell)
         return G, D
 
     def make_phases(self, engine):
-        return TimeGANPhases(engine) if _extra(engine.cfg)["model"] == "timegan" else GANPhases(engine)
+        return TimeGANPhases(engine) if engine.cfg.options.model == "timegan" else GANPhases(engine)
 
     def make_augment(self, cfg: TrainConfig):
         return None
 
     def make_evaluator(self, cfg: TrainConfig, prep: Prepared, cache_dir: Path | None, real_baseline: bool = False):
-        from ..metrics.series import SeriesEvaluator
-        ex = _extra(cfg)
-        return SeriesEvaluator(prep.x, prep.codec, cfg.eval_n, cfg.seed, ex["disc_iters"], ex["pred_iters"],
-                               ex["eval_repeats"], real_baseline)
+        from ...metrics.series import SeriesEvaluator
+        o = cfg.options
+        return SeriesEvaluator(prep.x, prep.codec, cfg.eval_n, cfg.seed, o.disc_iters, o.pred_iters,
+                               o.eval_repeats, real_baseline)
 
     def verdicts(self, results: dict) -> list[tuple[str, str]]:
-        from ..metrics.series import verdicts
+        from ...metrics.series import verdicts
         return verdicts(results)
 
     def report_panels(self, ev) -> list[tuple[str, str]]:
-        from ..report.html import img_tag
+        from ...report.html import img_tag
         codec, real = ev.prep.codec, ev.prep.x
         fake = ev.evaluator.last_fake if ev.evaluator.last_fake is not None else ev.sample(len(real))
         g = torch.Generator().manual_seed(0)
         pick = torch.randperm(len(real), generator=g)[:6]
         panels = [("Synthetic windows (G_ema, original units)", img_tag(lines_png(codec.decode(fake[:6]), codec.columns))),
                   ("Real windows", img_tag(lines_png(codec.decode(real[pick]), codec.columns)))]
-        from ..metrics.series import pca_2d
+        from ...metrics.series import pca_2d
         n = min(1000, len(real), len(fake))
         a, b = pca_2d(real[torch.randperm(len(real), generator=g)[:n]].numpy(), fake[:n].numpy())
         panels.append(("PCA of real vs synthetic windows", img_tag(scatter_png(a, b))
@@ -320,20 +288,18 @@ class SeriesModality:
         return codec.decode(samples)
 
     def preview(self, samples: torch.Tensor, codec: SeriesCodec, path: Path) -> None:
-        from ..train.checkpoint import atomic_write_bytes
+        from ...train.checkpoint import atomic_write_bytes
         atomic_write_bytes(path, lines_png(codec.decode(samples[:6]), codec.columns))
 
-    def write_samples(self, gen, n: int, path: Path, seed: int = 0, condition=None, length: int | None = None) -> None:
+    def write_samples(self, gen, n: int, path: Path, seed: int = 0, length: int | None = None) -> None:
         """.csv: one row per time step with a `window` id and a `t` column, values in original units;
         .npy: (n, seq_len, features) in original units."""
-        if condition is not None:
-            raise UsageError("--label/--where do not apply to series runs")
         suffix = path.suffix.lower()
         if suffix not in (".csv", ".npy"):
             raise UsageError(f"--out {path}: use a .csv or .npy file name for series samples")
         raw = sample_path(gen.G, gen.config.z_dim, gen.codec, n, length, seed, gen.device)
         x = gen.codec.decode(raw)
-        from ..train.checkpoint import atomic_write_bytes
+        from ...train.checkpoint import atomic_write_bytes
         if suffix == ".npy":
             import io
             buf = io.BytesIO()
@@ -361,7 +327,7 @@ def lines_png(x: np.ndarray, columns: list[str]) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..report.plots import fig_png
+    from ...report.plots import fig_png
     k = len(x)
     fig, axes = plt.subplots(1, k, figsize=(2.2 * k, 2.0), squeeze=False)
     for ax, w in zip(axes[0], x):
@@ -379,7 +345,7 @@ def scatter_png(a: np.ndarray, b: np.ndarray) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..report.plots import fig_png
+    from ...report.plots import fig_png
     fig, ax = plt.subplots(figsize=(4.5, 4))
     ax.scatter(a[:, 0], a[:, 1], s=4, alpha=0.4, label="real", c="tab:red")
     ax.scatter(b[:, 0], b[:, 1], s=4, alpha=0.4, label="synthetic", c="tab:blue")
@@ -389,4 +355,21 @@ def scatter_png(a: np.ndarray, b: np.ndarray) -> bytes:
     return fig_png(fig, dpi=80)
 
 
-MODALITIES.register("series")(SeriesModality())
+class SeriesGAN(GAN):
+    """SeriesGAN(seq_len=24).fit(df).sample(n) -> float (n, seq_len, features) in original units.
+
+    Every SeriesOptions field (seq_len, model, hidden, ...) is a keyword too."""
+    modality = "series"
+
+    def fit(self, data="sines", out: str | Path | None = None, verbose: bool = False):
+        """data: "sines", "macro", a CSV path, a pandas DataFrame or a (time, features) array."""
+        return super().fit(data, None, out, verbose)
+
+    def sample(self, n: int, seed: int = 0, length: int | None = None) -> np.ndarray:
+        """n windows (or paths of `length` steps: the recurrent generator runs on) in original units."""
+        g = self._require_fit()
+        return g.codec.decode(sample_path(g.G, g.config.z_dim, g.codec, n, length, seed, g.device))
+
+    def sample_path(self, length: int, n: int = 1, seed: int = 0) -> np.ndarray:
+        """n long paths of `length` steps, (n, length, features) in original units."""
+        return self.sample(n, seed, length)

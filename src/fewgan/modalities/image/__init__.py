@@ -1,0 +1,50 @@
+"""Image plug-in: its typed options and registration (light; the implementation is modality.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...options import Options, option
+from .. import Plugin
+
+AUG_OPS = ("color", "translation", "cutout")
+FEATURES = ("auto", "domain", "random", "inception")
+
+
+@dataclass
+class ImageOptions(Options):
+    res: int | None = option(None, "training resolution in pixels, 8..128, any b*2^k with 4 <= b < 8 "
+                                   "(default: the dataset's, digits 32)", minimum=8, maximum=128, auto=True)
+    max_images: int | None = option(None, "train on a fixed, seeded subset of N images", minimum=1)
+    conditional: bool = option(False, "class-conditional G and D (needs labels)", cli="switch")
+    width: int | None = option(None, "channel width multiplier of G and D (default by resolution)", minimum=1, auto=True)
+    spectral_norm: bool = option(True, "spectral norm in D", cli="negate", flag="--no-spectral-norm")
+    aug_ops: str = option("color,translation,cutout", "comma list of DiffAugment ops D sees",
+                          choices=AUG_OPS, comma_choices=True)
+    features: str = option("auto", "feature extractor for metrics (auto: domain if labelled, else random)",
+                           choices=FEATURES)
+    inception: str | None = option(None, "local TorchScript Inception file for standard FID features")
+
+    def for_other_data(self) -> "ImageOptions":
+        """Settings to prepare `evaluate --data OTHER`: the whole of it, not a subset."""
+        return self.replace(max_images=None)
+
+
+@dataclass
+class ImageSampleOptions(Options):
+    label: str | None = option(None, "class id or name (conditional runs)")
+
+
+PLUGIN = Plugin(
+    name="image",
+    summary="images: unconditional or class-conditional, 8-128 px",
+    options=ImageOptions,
+    impl="fewgan.modalities.image.modality:ImageModality",
+    api="fewgan.modalities.image.modality:ImageGAN",
+    data_help="digits, faces100, histology, a folder of PNG/JPEG (sub-folders = classes), .npy/.npz or IDX files",
+    default_data="digits",
+    sample_options=ImageSampleOptions,
+    eval_flags=("features", "inception"),
+    metrics=("fewgan.metrics.image_eval",),
+    formats=(".png", ".npz"),
+    smoke=("--data", "digits", "--max-images", "64", "--res", "16", "--width", "4", "--batch", "8", "--z-dim", "8", "--features", "random", "--eval-n", "32"),
+)

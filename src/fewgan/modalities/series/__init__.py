@@ -1,0 +1,71 @@
+"""Series plug-in: its typed options and registration (light; the implementation is modality.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...errors import UsageError
+from ...options import Options, option
+from .. import Plugin
+
+MODELS = ("rgan", "timegan")
+TIMEGAN_ONLY = ("cell", "ae_steps", "sup_steps", "g_steps", "diff_moments")
+
+
+@dataclass
+class SeriesOptions(Options):
+    seq_len: int = option(24, "window length in time steps", minimum=2)
+    model: str = option("rgan", "rgan (recurrent GAN in data space) or timegan", choices=MODELS)
+    hidden: int | None = option(None, "hidden units of G's GRU and D's convolutions (timegan: of every "
+                                      "recurrent net) [rgan 64, timegan 24]", minimum=1, auto=True)
+    layers: int | None = option(None, "recurrent layers (timegan: the supervisor has one fewer) [rgan 2, timegan 3]",
+                                minimum=1, auto=True)
+    cell: str | None = option(None, "timegan's recurrent cell: gru or lstm [lstm]", choices=("gru", "lstm"), auto=True)
+    ae_steps: int | None = option(None, "timegan: autoencoder phase steps [by --steps]", minimum=0, auto=True)
+    sup_steps: int | None = option(None, "timegan: supervised phase steps [by --steps]", minimum=0, auto=True)
+    g_steps: int | None = option(None, "timegan: generator updates per joint step [2]", minimum=1, auto=True)
+    diff_moments: float | None = option(None, "timegan: weight of the increment moment loss (0: TimeGAN's loss) "
+                                              "[100]", minimum=0, auto=True)
+    reverse: bool = option(False, "reverse the row order (TimeGAN does this to the stock file)")
+    fill: str = option("none", "NaN gaps: none (error) or ffill (carry the last value forward)",
+                       choices=("none", "ffill"))
+    disc_iters: int = option(2000, "discriminative-score classifier iterations", minimum=1)
+    pred_iters: int = option(5000, "predictive-score regressor iterations", minimum=1)
+    eval_repeats: int = option(3, "repeats of each score (mean, std)", minimum=1)
+
+    def check(self) -> None:
+        if self.model == "rgan":
+            given = [k for k in TIMEGAN_ONLY if getattr(self, k) is not None]
+            if given:
+                raise UsageError(f"--{given[0].replace('_', '-')} is a TimeGAN setting: add --model timegan, "
+                                 "or drop it")
+
+    @classmethod
+    def migrate(cls, old: dict) -> dict:
+        """Format-1 settings: a run saved before --model existed was a TimeGAN run (its resolved
+        config holds every TimeGAN setting)."""
+        legacy = {"seq_len", "hidden", "layers", "cell", "g_steps", "ae_steps", "sup_steps", "disc_iters",
+                  "eval_repeats"}
+        if "model" not in old and legacy <= set(old):
+            # before diff_moments existed TimeGANPhases read 0 (TimeGAN's own loss)
+            old = {"g_steps": 2, "diff_moments": 0.0, **old, "model": "timegan"}
+        return old
+
+
+@dataclass
+class SeriesSampleOptions(Options):
+    length: int | None = option(None, "steps per sampled path (default: the training window)", minimum=1)
+
+
+PLUGIN = Plugin(
+    name="series",
+    summary="time series: windows of a multivariate series (rgan or timegan)",
+    options=SeriesOptions,
+    impl="fewgan.modalities.series.modality:SeriesModality",
+    api="fewgan.modalities.series.modality:SeriesGAN",
+    data_help="sines, macro, or a CSV file of numeric columns",
+    default_data="sines",
+    sample_options=SeriesSampleOptions,
+    metrics=("fewgan.metrics.series",),
+    formats=(".csv", ".npy"),
+    smoke=("--data", "sines", "--seq-len", "8", "--hidden", "4", "--batch", "16", "--z-dim", "4", "--disc-iters", "20", "--pred-iters", "20", "--eval-repeats", "1", "--eval-n", "64"),
+)
