@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="write samples of a trained run (the output's suffix picks the format)")
     s.add_argument("run", help="run directory (or a checkpoint file)")
     s.add_argument("-n", type=_positive_int, default=64, help="number of samples [64]")
-    s.add_argument("--out", required=True, help="output file; its suffix picks the format")
+    formats = "; ".join(f"{n}: {'/'.join(pl.formats)}" for n, pl in mods.items())
+    s.add_argument("--out", required=True, help=f"output file; its suffix picks the format ({formats})")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="cpu")
     _per_modality_flags(s, {n: pl.sample_options.specs() for n, pl in mods.items() if pl.sample_options}, "s_")
@@ -239,8 +240,8 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
         print(json.dumps({"step": ev.step, **res}))
         return 0
     from .metrics import METRICS
-    print(f"run {ev.run}  step {ev.step}  real {res.get('n_real')}  fake {res.get('n_fake')}"
-          + (f"  features {res['extractor']}" if "extractor" in res else ""))
+    info = "".join(f"  {k} {v}" for k, v in res.items() if isinstance(v, str))   # e.g. which features
+    print(f"run {ev.run}  step {ev.step}  real {res.get('n_real')}  fake {res.get('n_fake')}{info}")
     print(f"{'metric':<16}{'value':>12}{'real vs real':>14}  goal")
     for k, v in res.items():
         if k in METRICS.keys and isinstance(v, (int, float)):

@@ -8,7 +8,7 @@ gets saved, so a run directory always says exactly what was trained.
 
 config.json (format 2) keeps the two parts apart:
     {"format": 2, "modality": "image", "engine": {...}, "options": {...}}
-Format 1 (one flat dict, modality settings in "extra") still loads: see migrate.py.
+Format 1 (one flat dict of every setting) still loads: see migrate.py.
 """
 from __future__ import annotations
 
