@@ -87,3 +87,34 @@ def test_registry_goals_and_until():
     for bad in ("fd=30", "nope<=1", "fd<=x", ""):
         with pytest.raises(UsageError):
             parse_until(bad)
+
+
+def test_verdicts_compare_at_equal_sample_sizes():
+    """A planted, known-worse generator (real digits + noise) must get a worse FD verdict than
+    real-vs-real; a generator that draws real digits must not be called worse than real."""
+    import torch
+
+    from fewgan.config import TrainConfig
+    from fewgan.metrics.image_eval import ImageEvaluator, verdicts
+    from fewgan.modalities import get_modality
+    prep = get_modality("image").prepare(TrainConfig.build("image", data="digits", res=16))
+    x = prep.x
+    ev = ImageEvaluator(x, None, x, 0, prep.fingerprint, "random", None, None, None, seed=0)
+
+    def real_draws(n, labels, seed):             # "perfect" G: real images, fresh draws
+        g = torch.Generator().manual_seed(seed)
+        return x[torch.randint(len(x), (n,), generator=g)]
+
+    def noisy(n, labels, seed):                  # worse G: the same images with pixel noise
+        g = torch.Generator().manual_seed(seed)
+        return (real_draws(n, labels, seed) + 0.1 * torch.randn(n, *x.shape[1:], generator=g)).clamp(-1, 1)
+
+    good, bad = ev.evaluate(real_draws), ev.evaluate(noisy)
+    base, noise = good["real_baseline_fd_eq"], good["real_baseline_fd_eq_noise"]
+    # the flattering comparison this replaces: N fakes vs N/2-vs-N/2 reals puts the worse G *below* real
+    assert bad["fd"] < bad["real_baseline_fd"]
+    assert bad["fd_eq"] > base + 2 * noise and bad["fd_eq"] > good["fd_eq"]
+    say = dict(verdicts(bad))
+    assert "close to real" not in say["fd"] and "as close to real data as real data" not in say["fd"]
+    assert "above real-vs-real" in say["kid"]
+    assert "as close to real data as real data is to itself" in dict(verdicts(good))["fd"]
