@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 
 from ..errors import UsageError
+from .table_constraints import Constraints
 from .table_columns import (assign_modes, categories_to_series, category_codes, category_frequencies, code_of,
                             find_derived, fit_modes, fit_spikes, match_category, n_modes, numbers_to_series,
                             numeric_values)
@@ -45,8 +46,9 @@ class TableCodec:
     columns' one-hots (NaN slots included).
     """
 
-    def __init__(self, columns: list[dict], seed: int = 0):
+    def __init__(self, columns: list[dict], seed: int = 0, constraints: Constraints | None = None):
         self.columns, self.seed = columns, seed
+        self.constraints = constraints or Constraints([])     # applied around encode / decode
         self._layout()
         self._sampler = None
 
@@ -105,7 +107,11 @@ class TableCodec:
 
     # fitting
     @classmethod
-    def fit(cls, df: pd.DataFrame, columns: list[dict], seed: int = 0) -> "TableCodec":
+    def fit(cls, df: pd.DataFrame, columns: list[dict], seed: int = 0,
+            constraints: Constraints | None = None) -> "TableCodec":
+        """df: the user's training rows; columns: inferred on the frame the constraints make of them."""
+        if constraints:
+            df = constraints.fit(df)
         category_frequencies(df, columns)
         find_derived(df, columns)
         for c in columns:
@@ -115,10 +121,11 @@ class TableCodec:
                 c["spikes"] = fit_spikes(v)
                 rest = v[~np.isin(v, c["spikes"])]
                 c["means"], c["stds"] = fit_modes(rest, seed) if len(rest) else ([], [])
-        return cls(columns, seed)
+        return cls(columns, seed, constraints)
 
     # encode / decode
     def encode(self, df: pd.DataFrame) -> torch.Tensor:
+        df = self.constraints.forward(df)
         n = len(df)
         out = np.zeros((n, self.data_dim), np.float32)
         rng = np.random.default_rng(self.seed)
@@ -188,7 +195,7 @@ class TableCodec:
                 v = np.asarray(c["derived"]["map"])[cat_idx[c["derived"]["from"]]]
                 data[c["name"]] = (categories_to_series(v.astype(np.int64), c) if c["kind"] == "categorical"
                                    else numbers_to_series(v.astype(float), c))
-        return pd.DataFrame(data)
+        return self.constraints.reverse(pd.DataFrame(data))
 
     @property
     def has_missing(self) -> bool:
@@ -330,8 +337,9 @@ class TableCodec:
     def state_dict(self) -> dict:
         keep = ("name", "kind", "dtype", "nan", "nan_rate", "is_int", "min", "max", "decimals", "categories",
                 "means", "stds", "spikes", "freq", "derived")
-        return {"columns": [{k: c[k] for k in keep if k in c} for c in self.columns], "seed": self.seed}
+        return {"columns": [{k: c[k] for k in keep if k in c} for c in self.columns], "seed": self.seed,
+                "constraints": self.constraints.state_dict()}
 
     @classmethod
     def from_state(cls, s: dict) -> "TableCodec":
-        return cls([dict(c) for c in s["columns"]], s.get("seed", 0))
+        return cls([dict(c) for c in s["columns"]], s.get("seed", 0), Constraints.from_state(s.get("constraints")))

@@ -274,7 +274,9 @@ def dcr(train: pd.DataFrame, fake: pd.DataFrame, holdout: pd.DataFrame, kinds: d
 
 
 def kinds_of(codec) -> dict[str, str]:
-    return {c["name"]: ("categorical" if c["kind"] == "categorical" else "numeric") for c in codec.columns}
+    kinds = {c["name"]: ("categorical" if c["kind"] == "categorical" else "numeric") for c in codec.columns}
+    kinds.update({t: "numeric" for t in codec.constraints.rebuilt_totals()})   # not modelled, but scored
+    return kinds
 
 
 def _cap(df: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:

@@ -18,6 +18,9 @@ class TableOptions(Options):
     pac: int | None = option(None, "rows per critic pack (PacGAN; 5 below 1000 rows, else 10); divides --batch",
                              minimum=1, auto=True)
     tau: float = option(0.2, "Gumbel-softmax temperature of G's categorical outputs", minimum=0, exclusive=True)
+    constraints: list = option([], "a rule every sampled row satisfies (repeatable): col>=0, 0<=col<=1, "
+                                   "start<=end, a+b==total, city,country (only seen combinations)",
+                               cli="append", flag="--constraint", metavar="RULE")
     width: int | None = option(None, "hidden width of G's and D's two layers (128 below 1000 rows, else 256)",
                                minimum=1, auto=True)
 

@@ -41,12 +41,18 @@ class TableModality:
     def prepare(self, cfg: TrainConfig, data=None, labels=None) -> TablePrepared:
         from ...data.table import infer_columns, load_schema, read_table
         from ...data.table_codec import TableCodec
+        from ...data.table_constraints import Constraints
         if labels is not None:
             raise UsageError("tables take no separate labels: the label is a column of the table")
         df, _ = read_table(cfg.data if data is None else data)
         opts = cfg.options
-        columns = infer_columns(df, list(opts.discrete), load_schema(opts.schema))
+        discrete, schema = list(opts.discrete), load_schema(opts.schema)
+        columns = infer_columns(df, discrete, schema)
         df.columns = [c["name"] for c in columns]
+        constraints = Constraints.parse(opts.constraints)
+        if constraints:     # the codec models the frame the constraints make (gaps instead of ends, ...)
+            constraints.validate(df)
+            columns = infer_columns(constraints.forward(df), discrete, schema)
         target = opts.target
         if target is not None and target not in df.columns:
             raise UsageError(f"--target {target}: unknown column: the table's columns are {', '.join(df.columns)}")
@@ -58,7 +64,7 @@ class TableModality:
         perm = np.random.default_rng(cfg.seed).permutation(len(df))
         train = df.iloc[np.sort(perm[n_hold:])].reset_index(drop=True)
         hold = df.iloc[np.sort(perm[:n_hold])].reset_index(drop=True) if n_hold else None
-        codec = TableCodec.fit(train, columns, cfg.seed)
+        codec = TableCodec.fit(train, columns, cfg.seed, constraints)
         x = codec.encode(train)
         codec.build_sampler(x)
         return TablePrepared(x, None, codec, table_fingerprint(df), frame=train, holdout=hold)
@@ -152,7 +158,8 @@ class TableModality:
         atomic_write_bytes(Path(path).with_suffix(".csv"), codec.decode(samples).to_csv(index=False).encode())
 
     def sample_frame(self, gen, n: int, seed: int = 0, where: dict | None = None):
-        """n decoded rows; with `where` every row satisfies it (condition vector, then rejection)."""
+        """n decoded rows; with `where` every row satisfies it (condition vector, then rejection), and
+        every row satisfies the run's constraints (by construction, and rejection as a safety net)."""
         import pandas as pd
         codec = gen.codec
         if n < 1:
@@ -160,14 +167,15 @@ class TableModality:
         if not getattr(codec, "calibrated", False):  # once per generator: 20k rows are not free
             codec.calibrate_missing(gen.sample)
             codec.calibrated = True
-        if not where:
+        cons = codec.constraints
+        if not where and not cons:
             return codec.decode(gen.sample(n, None, seed))
-        want = codec.resolve_where(where)
+        want = codec.resolve_where(where) if where else {}
         parts, got, tries, drawn, rate = [], 0, 0, 0, 1.0
         while got < n and tries < 20:
             m = min(max(64, math.ceil((n - got) / max(rate, 0.001) * 1.2)), 200_000)
-            df = codec.decode(gen.sample(m, want, seed + 7919 * tries))
-            ok = np.ones(len(df), bool)
+            df = codec.decode(gen.sample(m, want or None, seed + 7919 * tries))
+            ok = cons.mask(df)
             for col, v in want.items():
                 ok &= df[col].isna().to_numpy() if isinstance(v, float) and math.isnan(v) else \
                     df[col].eq(v).to_numpy(dtype=bool, na_value=False)      # nullable Int64 holds <NA>
@@ -177,7 +185,8 @@ class TableModality:
             rate = max(got / drawn, 1e-4)
             tries += 1
         if got < n:
-            raise UsageError(f"--where {where}: only {got} of {drawn} generated rows match: the model almost "
+            what = f"--where {where}" if where else f"--constraint {', '.join(c.text for c in cons.items)}"
+            raise UsageError(f"{what}: only {got} of {drawn} generated rows match: the model almost "
                              "never produces that; loosen the condition or train longer")
         return pd.concat(parts, ignore_index=True).iloc[:n].reset_index(drop=True)
 
