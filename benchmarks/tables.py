@@ -126,7 +126,7 @@ def fit_one(method: str, dataset: str, out: str, opts: dict) -> None:
         gan = TableGAN(holdout=0.0, threads=1, schema=schema, discrete=discrete, **kw).fit(train)
         fit_s = time.perf_counter() - t0
         fake = gan.sample(len(train), seed=1)
-        info = {"steps": gan.config.steps, "batch": gan.config.batch, "width": gan.config.width}
+        info = {"steps": gan.config.steps, "batch": gan.config.batch, "width": gan.config.options.width}
     elif method.startswith("ctgan"):
         from ctgan import CTGAN
         epochs = opts.get("ctgan_epochs") or 300

@@ -15,7 +15,12 @@ import pandas as pd
 
 from ..errors import UsageError
 
-BUILTIN = ("breast_cancer", "wine")
+# Built-in tables that ship inside installed wheels (nothing is downloaded): scikit-learn's
+# breast_cancer (569 rows), wine (178) and diabetes (442, raw units); statsmodels' fair (6,366),
+# anes96 (944) and randhie (20,190), many of whose columns are integer codes.
+SKLEARN_TABLES = ("breast_cancer", "wine", "diabetes")
+STATSMODELS_TABLES = ("fair", "anes96", "randhie")
+BUILTIN = SKLEARN_TABLES + STATSMODELS_TABLES
 MIN_ROWS = 10
 FEW_VALUES = 10             # an integer column with at most this many distinct values is categorical
 SCHEMA_TYPES = {
@@ -33,9 +38,13 @@ def read_table(data) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
         return data.reset_index(drop=True), "<dataframe>"
     name = str(data)
-    if name in BUILTIN:
+    if name in SKLEARN_TABLES:
         from sklearn import datasets
-        return getattr(datasets, f"load_{name}")(as_frame=True).frame, name
+        kw = {"scaled": False} if name == "diabetes" else {}
+        return getattr(datasets, f"load_{name}")(as_frame=True, **kw).frame, name
+    if name in STATSMODELS_TABLES:
+        import importlib
+        return importlib.import_module(f"statsmodels.datasets.{name}").load_pandas().data, name
     path = Path(name)
     if not path.exists():
         raise UsageError(f"--data {name}: no such dataset or file: use {', '.join(BUILTIN)} or a .csv/.parquet file")

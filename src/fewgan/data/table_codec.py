@@ -30,10 +30,11 @@ import torch
 from ..errors import UsageError
 from .table_constraints import Constraints
 from .table_columns import (assign_modes, categories_to_series, category_codes, category_frequencies, code_of,
-                            find_derived, fit_modes, fit_spikes, match_category, n_modes, numbers_to_series,
-                            numeric_values)
+                            find_derived, fit_modes, fit_spikes, from_normal, match_category, n_modes,
+                            numbers_to_series, numeric_values, to_normal)
 
-CALIBRATION_N, CALIBRATION_SEED = 20000, 999_983   # the sample that fixes the missing-value cuts
+CALIBRATION_N, CALIBRATION_SEED = 20000, 999_983   # the sample that fixes the missing-value cuts and marginal maps
+N_QUANTILES = 101                                   # real quantiles kept per column for the marginal map
 
 
 # -- the codec ----------------------------------------------------------------------------------
@@ -46,8 +47,9 @@ class TableCodec:
     columns' one-hots (NaN slots included).
     """
 
-    def __init__(self, columns: list[dict], seed: int = 0, constraints: Constraints | None = None):
-        self.columns, self.seed = columns, seed
+    def __init__(self, columns: list[dict], seed: int = 0, constraints: Constraints | None = None,
+                 marginals: str = "model"):
+        self.columns, self.seed, self.marginals = columns, seed, marginals
         self.constraints = constraints or Constraints([])     # applied around encode / decode
         self._layout()
         self._sampler = None
@@ -108,7 +110,7 @@ class TableCodec:
     # fitting
     @classmethod
     def fit(cls, df: pd.DataFrame, columns: list[dict], seed: int = 0,
-            constraints: Constraints | None = None) -> "TableCodec":
+            constraints: Constraints | None = None, marginals: str = "model") -> "TableCodec":
         """df: the user's training rows; columns: inferred on the frame the constraints make of them."""
         if constraints:
             df = constraints.fit(df)
@@ -119,9 +121,14 @@ class TableCodec:
                 v = numeric_values(df[c["name"]], c)
                 v = v[~np.isnan(v)]
                 c["spikes"] = fit_spikes(v)
+                if marginals != "model" and not c["spikes"] and len(v):
+                    c["quantiles"] = np.quantile(v, np.linspace(0, 1, N_QUANTILES)).tolist()
+                    if marginals == "gaussian":       # G models normal scores (see to_normal)
+                        c["normal"] = True
+                        v = to_normal(v, c)
                 rest = v[~np.isin(v, c["spikes"])]
                 c["means"], c["stds"] = fit_modes(rest, seed) if len(rest) else ([], [])
-        return cls(columns, seed, constraints)
+        return cls(columns, seed, constraints, marginals)
 
     # encode / decode
     def encode(self, df: pd.DataFrame) -> torch.Tensor:
@@ -140,6 +147,8 @@ class TableCodec:
                 continue
             v = numeric_values(s, c)
             miss = np.isnan(v)
+            if c.get("normal"):
+                v[~miss] = to_normal(v[~miss], c)
             if miss.any():   # missing: the flag says so; the value slots get a random observed value
                 v[miss] = rng.choice(v[~miss], int(miss.sum()))
             means, stds = np.asarray(c["means"]), np.asarray(c["stds"])
@@ -174,14 +183,11 @@ class TableCodec:
                 cat_idx[c["name"]] = idx
                 data[c["name"]] = categories_to_series(idx, c)
                 continue
-            means, stds = np.asarray(c["means"]), np.asarray(c["stds"])
-            spikes = np.asarray(c.get("spikes", []), dtype=float)
-            mode = x[:, p + 1:p + 1 + n_modes(c)].argmax(1)
-            mixture = mode < len(means)
-            v = np.empty(len(x))
-            m = mode[mixture]
-            v[mixture] = np.clip(x[mixture, p], -1, 1) * 4 * stds[m] + means[m]
-            v[~mixture] = spikes[mode[~mixture] - len(means)]
+            v = self._raw_numeric(x, c)
+            if "qmap" in c:     # calibrated marginal: G's quantiles -> the training data's
+                v = np.interp(v, c["qmap"], c["quantiles"])
+            elif c.get("normal"):
+                v = from_normal(v, c)
             v = np.clip(v, c["min"], c["max"])
             if c.get("is_int"):
                 v = np.round(v)
@@ -197,6 +203,20 @@ class TableCodec:
                                    else numbers_to_series(v.astype(float), c))
         return self.constraints.reverse(pd.DataFrame(data))
 
+    @staticmethod
+    def _raw_numeric(x: np.ndarray, c: dict) -> np.ndarray:
+        """A continuous column's values from G's output, before any map, clipping or rounding."""
+        p = c["start"]
+        means, stds = np.asarray(c["means"]), np.asarray(c["stds"])
+        spikes = np.asarray(c.get("spikes", []), dtype=float)
+        mode = x[:, p + 1:p + 1 + n_modes(c)].argmax(1)
+        mixture = mode < len(means)
+        v = np.empty(len(x))
+        m = mode[mixture]
+        v[mixture] = np.clip(x[mixture, p], -1, 1) * 4 * stds[m] + means[m]
+        v[~mixture] = spikes[mode[~mixture] - len(means)]
+        return v
+
     @property
     def has_missing(self) -> bool:
         return any(c["nan"] for c in self.columns if c["kind"] != "categorical" and not c.get("derived"))
@@ -208,17 +228,24 @@ class TableCodec:
         f = c["start"] + 1 + n_modes(c)
         return np.log(np.maximum(x[:, f + 1], 1e-30)) - np.log(np.maximum(x[:, f], 1e-30))
 
-    def calibrate_missing(self, sample) -> None:
-        """Set each missing flag's cut so that a large fixed-seed unconditional sample of G,
-        sample(n, None, seed) -> raw rows, is missing at the training data's rate. G still decides
-        *which* rows are missing; the cut only fixes the overall rate, which a short adversarial
-        training leaves a few points off (docs/benchmarks.md)."""
-        if not self.has_missing:
+    def calibrate(self, sample) -> None:
+        """From one large fixed-seed unconditional sample of G, sample(n, None, seed) -> raw rows:
+        - each missing flag's cut, so that the sample is missing at the training data's rate. G
+          still decides *which* rows are missing; the cut fixes the overall rate, which a short
+          adversarial training leaves a few points off (docs/benchmarks.md);
+        - with marginals="calibrated", each spike-free continuous column's monotone map from G's
+          quantiles to the training data's (quantile mapping): the marginal becomes the data's, the
+          ranks, and so the dependence between columns, stay G's (docs/benchmarks.md, tables)."""
+        mapped = [c for c in self.columns if "quantiles" in c and not c.get("derived")]
+        if not self.has_missing and not mapped:
             return
         x = sample(CALIBRATION_N, None, CALIBRATION_SEED).detach().float().cpu().numpy()
         for c in self.columns:
             if c["kind"] != "categorical" and c["nan"] and not c.get("derived"):
                 c["nan_cut"] = float(np.quantile(self._missing_score(x, c), 1 - c["nan_rate"]))
+        for c in mapped:
+            q = np.quantile(self._raw_numeric(x, c), np.linspace(0, 1, len(c["quantiles"])))
+            c["qmap"] = (np.maximum.accumulate(q) + 1e-9 * np.arange(len(q)) * max(1.0, np.ptp(q))).tolist()
 
     # training-by-sampling and conditions
     def build_sampler(self, x: torch.Tensor) -> None:
@@ -336,10 +363,11 @@ class TableCodec:
     # state
     def state_dict(self) -> dict:
         keep = ("name", "kind", "dtype", "nan", "nan_rate", "is_int", "min", "max", "decimals", "categories",
-                "means", "stds", "spikes", "freq", "derived")
+                "means", "stds", "spikes", "freq", "derived", "quantiles", "normal")
         return {"columns": [{k: c[k] for k in keep if k in c} for c in self.columns], "seed": self.seed,
-                "constraints": self.constraints.state_dict()}
+                "constraints": self.constraints.state_dict(), "marginals": self.marginals}
 
     @classmethod
     def from_state(cls, s: dict) -> "TableCodec":
-        return cls([dict(c) for c in s["columns"]], s.get("seed", 0), Constraints.from_state(s.get("constraints")))
+        return cls([dict(c) for c in s["columns"]], s.get("seed", 0), Constraints.from_state(s.get("constraints")),
+                   s.get("marginals", "model"))

@@ -79,6 +79,27 @@ def numeric_values(s: pd.Series, c: dict) -> np.ndarray:
     return np.array(pd.to_numeric(s, errors="coerce"), dtype=float, copy=True)
 
 
+def _grid(q) -> tuple[np.ndarray, np.ndarray]:
+    """(strictly increasing values, their probabilities) of a column's stored quantiles: ties
+    (integer columns) get a negligible ramp so interpolation is well defined."""
+    q = np.asarray(q, dtype=float)
+    return q + 1e-9 * max(1.0, float(np.ptp(q))) * np.arange(len(q)), np.linspace(0, 1, len(q))
+
+
+def to_normal(v: np.ndarray, c: dict) -> np.ndarray:
+    """Normal scores of a column's values, Phi^-1(F(v)) with F the empirical CDF at the stored
+    quantiles (a Gaussian copula's marginal transform): G then models a near-Gaussian column."""
+    from scipy.special import ndtri
+    xs, ps = _grid(c["quantiles"])
+    return ndtri(np.clip(np.interp(v, xs, ps), 1e-6, 1 - 1e-6))     # |z| <= 4.8: the extremes come back
+
+
+def from_normal(z: np.ndarray, c: dict) -> np.ndarray:
+    from scipy.special import ndtr
+    xs, ps = _grid(c["quantiles"])
+    return np.interp(ndtr(z), ps, xs)
+
+
 # -- derived columns and categorical values ------------------------------------------------------
 def find_derived(df: pd.DataFrame, columns: list[dict]) -> None:
     """Mark each column that a categorical column determines on every row: c["derived"] = {"from":

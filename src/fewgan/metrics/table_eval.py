@@ -309,7 +309,7 @@ class TableEvaluator:
 
     def evaluate(self, sample: Callable) -> dict:
         """sample(n, labels or None, seed) -> raw rows; decoded and scored."""
-        self.codec.calibrate_missing(sample)       # missing rates as sampling will give them
+        self.codec.calibrate(sample)       # missing rates and marginal maps as sampling will give them
         fake = self.last_fake = self.codec.decode(sample(self.n_fake, None, self.seed + 12345))
         out = {**quality(self.train, fake, self.kinds), **detection(self.train, fake, self.kinds, self.seed)}
         if self.holdout is not None:

@@ -21,6 +21,11 @@ class TableOptions(Options):
     constraints: list = option([], "a rule every sampled row satisfies (repeatable): col>=0, 0<=col<=1, "
                                    "start<=end, a+b==total, city,country (only seen combinations)",
                                cli="append", flag="--constraint", metavar="RULE")
+    marginals: str | None = option(None, "continuous columns' marginals: model (as G makes them), calibrated (G's "
+                                     "quantiles mapped to the training data's at sampling time; G keeps the "
+                                     "dependence), gaussian (G models normal scores, as a Gaussian copula's, and "
+                                     "is calibrated); default calibrated below 1000 rows, else model",
+                            choices=("model", "calibrated", "gaussian"), auto=True)
     width: int | None = option(None, "hidden width of G's and D's two layers (128 below 1000 rows, else 256)",
                                minimum=1, auto=True)
 
@@ -40,7 +45,8 @@ PLUGIN = Plugin(
     options=TableOptions,
     impl="fewgan.modalities.table.modality:TableModality",
     api="fewgan.modalities.table.modality:TableGAN",
-    data_help="a .csv/.tsv/.parquet file, or breast_cancer / wine",
+    data_help="a .csv/.tsv/.parquet file, or a built-in: breast_cancer, wine, diabetes (scikit-learn), fair, anes96, "
+              "randhie (statsmodels)",
     sample_options=TableSampleOptions,
     metrics=("fewgan.metrics.table_eval",),
     formats=(".csv", ".tsv", ".parquet"),
