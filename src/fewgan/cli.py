@@ -1,4 +1,4 @@
-"""Command line: fewgan train | sample | evaluate | report | info. Thin: flags -> TrainConfig -> engine.
+"""Command line: fewgan train | sample | evaluate | report | export | info. Thin: flags -> TrainConfig -> engine.
 
 Every flag is generated from a typed Options dataclass: the engine's (config.TrainConfig) and each
 registered modality's (its options, sample options and evaluate overrides, see modalities/), so
@@ -139,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="cpu")
     _per_modality_flags(r, overrides, "x_")
 
+    x = sub.add_parser("export", help="write a run's G_ema as an ONNX graph or a torch.export program (+ JSON)")
+    x.add_argument("run", help="run directory (or a checkpoint file)")
+    x.add_argument("--out", required=True, help="graph file, e.g. g.onnx; the decoding JSON goes beside it (g.json)")
+    x.add_argument("--format", choices=("onnx", "pt2"), help="onnx or pt2 (default: from --out's suffix)")
+    x.add_argument("--device", default="cpu")
+
     i = sub.add_parser("info", help="print a run's config, step and last stats")
     i.add_argument("run")
     i.add_argument("--json", action="store_true", help="print one JSON object")
@@ -258,6 +264,13 @@ def cmd_report(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(a: argparse.Namespace) -> int:
+    from .export import export_run
+    graph, meta = export_run(Path(a.run), Path(a.out), a.format, a.device)
+    print(f"wrote {graph} and {meta}")
+    return 0
+
+
 def cmd_info(a: argparse.Namespace) -> int:
     from .train.checkpoint import load_checkpoint
     from .train.run import _find_checkpoint
@@ -292,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         if rest:
             raise _unknown(a, rest)
         cmds = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "report": cmd_report,
-                "info": cmd_info}
+                "export": cmd_export, "info": cmd_info}
         return cmds[a.cmd](a)
     except UsageError as e:
         print(f"fewgan: error: {e}", file=sys.stderr)

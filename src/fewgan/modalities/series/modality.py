@@ -287,6 +287,12 @@ class SeriesModality:
     def decode(self, samples: torch.Tensor, codec: SeriesCodec) -> np.ndarray:
         return codec.decode(samples)
 
+    def export_info(self, codec: SeriesCodec) -> dict:
+        """`fewgan export`: the graph gives (batch, seq_len, features) in the min-max scaled space."""
+        return {"layout": "(batch, time, features)", "seq_len": codec.seq_len, "columns": codec.columns,
+                "lo": codec.lo, "scale": codec.scale, "to_original_units": "x * scale + lo (per feature)",
+                "condition": None}
+
     def preview(self, samples: torch.Tensor, codec: SeriesCodec, path: Path) -> None:
         from ...train.checkpoint import atomic_write_bytes
         atomic_write_bytes(path, lines_png(codec.decode(samples[:6]), codec.columns))

@@ -148,6 +148,24 @@ class TableModality:
     def decode(self, samples: torch.Tensor, codec):
         return codec.decode(samples)
 
+    def export_info(self, codec) -> dict:
+        """`fewgan export`: the graph gives encoded rows (batch, data_dim); this is the codec that
+        decodes them (TableCodec's layout, see data/table_codec.py), plus the condition layout."""
+        state = codec.state_dict()
+        for c, mine in zip(state["columns"], codec.columns):
+            c["start"] = mine["start"]
+            if "nan_cut" in mine:
+                c["nan_cut"] = mine["nan_cut"]
+        return {"layout": "(batch, data_dim) encoded rows", "data_dim": codec.data_dim,
+                "column_order": codec.names, "spans": [list(s) for s in codec.spans], "codec": state,
+                "decode_in_python": "fewgan.data.table_codec.TableCodec.from_state(info['codec']).decode(x)",
+                "condition": None if not codec.cond_cols else {
+                    "what": "c: float32 one-hot condition vector (batch, cond_dim); one slot set per row",
+                    "cond_dim": codec.cond_dim, "columns": [codec.columns[i]["name"] for i in codec.cond_cols],
+                    "offsets": codec.cond_offsets,
+                    "unconditional_sampling": "pick a column uniformly, then a category at its training "
+                                              "frequency (codec columns' freq)"}}
+
     def preview(self, samples: torch.Tensor, codec, path: Path) -> None:
         atomic_write_bytes(Path(path).with_suffix(".csv"), codec.decode(samples).to_csv(index=False).encode())
 
