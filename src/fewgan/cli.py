@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output file; its suffix picks the format")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="cpu")
+    s.add_argument("--chunk", type=_positive_int, help="samples per chunk when streaming to a file (table, series): "
+                   "bounds memory; the same seed gives the same file whatever the chunk")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     _per_modality_flags(s, {n: pl.sample_options.specs() for n, pl in mods.items() if pl.sample_options}, "s_")
 
     overrides = {n: [pl.options.spec_map()[f] for f in pl.eval_flags] for n, pl in mods.items()}
@@ -228,6 +231,11 @@ def cmd_sample(a: argparse.Namespace) -> int:
         raise UsageError(f"--{bad[0].replace('_', '-')} does not apply to {g.config.modality} runs "
                          "(see 'fewgan sample --help')")
     kw = opts_cls(**kw).validate().to_dict() if opts_cls is not None else {}
+    import inspect
+    if "chunk" in inspect.signature(g.modality.write_samples).parameters:   # a streaming writer
+        kw.update(chunk=a.chunk, progress=not a.quiet)
+    elif a.chunk is not None:
+        raise UsageError(f"--chunk does not apply to {g.config.modality} runs (they write in one piece)")
     g.modality.write_samples(g, a.n, out, a.seed, **kw)
     print(f"wrote {a.n} samples to {out}")
     return 0

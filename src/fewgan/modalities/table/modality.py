@@ -199,20 +199,35 @@ class TableModality:
                              "never produces that; loosen the condition or train longer")
         return pd.concat(parts, ignore_index=True).iloc[:n].reset_index(drop=True)
 
-    def write_samples(self, gen, n: int, path: Path, seed: int = 0, where: list | None = None) -> None:
-        """A .csv / .tsv / .parquet file of n rows in the training table's format; where: ["COL=VALUE", ...]."""
+    def write_samples(self, gen, n: int, path: Path, seed: int = 0, where: list | None = None,
+                      chunk: int | None = None, progress: bool = False) -> None:
+        """A .csv / .tsv / .parquet file of n rows in the training table's format; where: ["COL=VALUE", ...].
+        Unconditional rows stream in chunks (train/stream.py): memory bounded by the chunk, not by n."""
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix not in (".csv", ".tsv", ".parquet"):
             raise UsageError(f"--out {path}: use a .csv, .tsv or .parquet file name for table samples")
-        df = self.sample_frame(gen, n, seed, parse_where(where) if where else None)
+        if suffix == ".parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise UsageError("writing Parquet needs pyarrow: pip install fewgan[parquet], or use .csv") from None
+        if not where:
+            from ...train.stream import DEFAULT_CHUNK, stream, write_frames
+            if n < 1:
+                raise UsageError(f"-n must be >= 1, got {n}")
+            codec = gen.codec
+            if not getattr(codec, "calibrated", False):
+                codec.calibrate_missing(gen.sample)
+                codec.calibrated = True
+            stream(gen, n, path, seed, chunk or DEFAULT_CHUNK, progress, "rows",
+                   lambda chunks, tmp, _: write_frames((codec.decode(x) for x in chunks), tmp, suffix[1:]))
+            return
+        df = self.sample_frame(gen, n, seed, parse_where(where))
         if suffix == ".parquet":
             import io
             buf = io.BytesIO()
-            try:
-                df.to_parquet(buf, index=False)
-            except ImportError:
-                raise UsageError("writing Parquet needs pyarrow: pip install fewgan[parquet], or use .csv") from None
+            df.to_parquet(buf, index=False)
             data = buf.getvalue()
         else:
             data = df.to_csv(index=False, sep="\t" if suffix == ".tsv" else ",").encode()
