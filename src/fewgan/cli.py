@@ -196,6 +196,32 @@ def _unknown(a: argparse.Namespace, rest: list[str]) -> UsageError:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
+    import os
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:      # started by torchrun: one process per device
+        return _train_distributed(a)
+    return _train(a)
+
+
+def _train_distributed(a: argparse.Namespace) -> int:
+    from .train.distributed import Distributed, RankLost, exit_lost
+    device = given(a, "e_").get("device")
+    if device is None and a.resume:
+        from .train.checkpoint import load_checkpoint
+        from .train.run import _find_checkpoint
+        device = load_checkpoint(_find_checkpoint(Path(a.resume)))["config"]["engine"]["device"]
+    dist = Distributed.from_env(device or "cpu")
+    try:
+        code = _train(a, dist)
+    except RankLost as e:
+        exit_lost(e)
+    except BaseException:
+        dist.drop()        # bad input (the same on every rank) or a bug: no barrier, just leave the group
+        raise
+    dist.close()
+    return code
+
+
+def _train(a: argparse.Namespace, dist=None) -> int:
     from .train.run import resume_run, start_run
     eng, opts = given(a, "e_"), given(a, "o_")
     quiet = getattr(a, "quiet", False)
@@ -204,7 +230,7 @@ def cmd_train(a: argparse.Namespace) -> int:
             raise UsageError("--resume takes only --steps/--minutes/--device/--threads; the run's own config "
                              f"fixes the rest (got {a.modality} and its flags)")
         engine = resume_run(Path(a.resume), eng.get("steps"), eng.get("minutes"), eng.get("device"),
-                            eng.get("threads"), progress=not quiet)
+                            eng.get("threads"), progress=not quiet, dist=dist)
     else:
         if not a.modality:
             raise UsageError("say what to train: 'fewgan train image ...' (or --resume RUN); "
@@ -213,9 +239,11 @@ def cmd_train(a: argparse.Namespace) -> int:
         if cfg.out is None:
             data = cfg.data or plugins()[a.modality].default_data or a.modality
             cfg.out = f"runs/{Path(data).name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        engine = start_run(cfg, progress=not quiet)
+        engine = start_run(cfg, progress=not quiet, dist=dist)
     if engine.interrupted:
         return 130
+    if dist is not None and not dist.main:
+        return 0
     print(f"done: step {engine.step} in {Path(engine.out)} (samples/, stats.jsonl, checkpoint.pt, losses.png)")
     return 0
 
@@ -289,7 +317,8 @@ def cmd_info(a: argparse.Namespace) -> int:
     rows = [r for r in read_stats(run / "stats.jsonl")] if run.is_dir() else []
     info = {"run": str(run), "step": ck["step"], "kimg": ck["nimg"] / 1000, "train_time_s": round(ck["elapsed_s"], 1),
             "rollbacks": ck["rollbacks"], "data_fingerprint": ck["data_fingerprint"],
-            "ada_p": ck["ada"]["p"] if ck.get("ada") else None, "config": cfg.to_dict(),
+            "ada_p": ck["ada"]["p"] if ck.get("ada") else None, "world_size": ck.get("world_size", 1),
+            "config": cfg.to_dict(),
             "last_stats": rows[-1] if rows else None}
     if a.json:
         print(json.dumps(info, indent=2))

@@ -125,7 +125,7 @@ class TimeGANPhases:
         self._update("opt_G", loss)
 
     def _joint(self) -> None:
-        e, G, D, b = self.eng, self.eng.G, self.eng.D, self.eng.cfg.batch
+        e, G, D, b = self.eng, self.eng.G, self.eng.D, self.eng.local_batch
         D.requires_grad_(False)
         for _ in range(self.g_steps):
             x, _ = e.batch()
@@ -167,7 +167,7 @@ class TimeGANPhases:
         e.stats.report("loss/D", loss_d.detach())
         e.stats.report("D/real", lr.detach().mean())
         e.stats.report("D/fake", lf.detach().mean())
-        if loss_d.item() > D_THRESHOLD:
+        if e.dist.mean(loss_d.detach()).item() > D_THRESHOLD:    # the global loss: every rank decides alike
             self._update("opt_D", loss_d)
         else:
             e.bad |= ~torch.isfinite(loss_d.detach())
