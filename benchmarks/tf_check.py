@@ -35,6 +35,14 @@ ds = tf.data.Dataset.from_tensor_slices(tuple(feeds[n] for n in names)).batch(5)
 got_a = np.concatenate([layer(*b).numpy() for b in ds])
 diff_a = float(np.abs(got_a - ref["x"]).max())
 
+row = {"onnx": onnx_path, "output_shape": list(ref["x"].shape), "tensorflow": tf.__version__,
+       "onnxruntime": ort.__version__, "max_abs_diff_ort_in_tf": diff_a}
+if saved == "-":        # no SavedModel (onnx2tf failed): route (a) only
+    print(json.dumps(row))
+    with open(result, "w") as f:
+        json.dump({**row, "onnx2tf": "failed"}, f, indent=2)
+    sys.exit(0)
+
 # (b) the converted SavedModel
 model = tf.saved_model.load(saved)
 fn = model.signatures["serving_default"]
@@ -46,9 +54,7 @@ layout = "as exported"
 if got_b.shape != ref["x"].shape and got_b.ndim == 4:      # onnx2tf writes images channels-last (NHWC)
     got_b, layout = got_b.transpose(0, 3, 1, 2), "NHWC (onnx2tf's), transposed back to NCHW"
 diff_b = float(np.abs(got_b - ref["x"]).max())
-row = {"onnx": onnx_path, "output_shape": list(ref["x"].shape), "tensorflow": tf.__version__,
-       "onnxruntime": ort.__version__, "max_abs_diff_ort_in_tf": diff_a, "max_abs_diff_savedmodel": diff_b,
-       "savedmodel_inputs": arg_names, "savedmodel_output_layout": layout}
+row.update(max_abs_diff_savedmodel=diff_b, savedmodel_inputs=arg_names, savedmodel_output_layout=layout)
 print(json.dumps(row))
 with open(result, "w") as f:
     json.dump(row, f, indent=2)
