@@ -1,4 +1,4 @@
-"""Command line: fewgan train | sample | evaluate | report | info. Thin: flags -> TrainConfig -> engine.
+"""Command line: fewgan train | sample | evaluate | report | export | info. Thin: flags -> TrainConfig -> engine.
 
 Every flag is generated from a typed Options dataclass: the engine's (config.TrainConfig) and each
 registered modality's (its options, sample options and evaluate overrides, see modalities/), so
@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help=f"output file; its suffix picks the format ({formats})")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="cpu")
+    s.add_argument("--chunk", type=_positive_int, help="samples per chunk when streaming to a file (table, series): "
+                   "bounds memory; the same seed gives the same file whatever the chunk")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     _per_modality_flags(s, {n: pl.sample_options.specs() for n, pl in mods.items() if pl.sample_options}, "s_")
 
     overrides = {n: [pl.options.spec_map()[f] for f in pl.eval_flags] for n, pl in mods.items()}
@@ -139,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", help="real data to compare with (default: the run's own)")
     r.add_argument("--device", default="cpu")
     _per_modality_flags(r, overrides, "x_")
+
+    x = sub.add_parser("export", help="write a run's G_ema as an ONNX graph or a torch.export program (+ JSON)")
+    x.add_argument("run", help="run directory (or a checkpoint file)")
+    x.add_argument("--out", required=True, help="graph file, e.g. g.onnx; the decoding JSON goes beside it (g.json)")
+    x.add_argument("--format", choices=("onnx", "pt2"), help="onnx or pt2 (default: from --out's suffix)")
+    x.add_argument("--device", default="cpu")
 
     i = sub.add_parser("info", help="print a run's config, step and last stats")
     i.add_argument("run")
@@ -188,6 +197,32 @@ def _unknown(a: argparse.Namespace, rest: list[str]) -> UsageError:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
+    import os
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:      # started by torchrun: one process per device
+        return _train_distributed(a)
+    return _train(a)
+
+
+def _train_distributed(a: argparse.Namespace) -> int:
+    from .train.distributed import Distributed, RankLost, exit_lost
+    device = given(a, "e_").get("device")
+    if device is None and a.resume:
+        from .train.checkpoint import load_checkpoint
+        from .train.run import _find_checkpoint
+        device = load_checkpoint(_find_checkpoint(Path(a.resume)))["config"]["engine"]["device"]
+    dist = Distributed.from_env(device or "cpu")
+    try:
+        code = _train(a, dist)
+    except RankLost as e:
+        exit_lost(e)
+    except BaseException:
+        dist.drop()        # bad input (the same on every rank) or a bug: no barrier, just leave the group
+        raise
+    dist.close()
+    return code
+
+
+def _train(a: argparse.Namespace, dist=None) -> int:
     from .train.run import resume_run, start_run
     eng, opts = given(a, "e_"), given(a, "o_")
     quiet = getattr(a, "quiet", False)
@@ -196,7 +231,7 @@ def cmd_train(a: argparse.Namespace) -> int:
             raise UsageError("--resume takes only --steps/--minutes/--device/--threads; the run's own config "
                              f"fixes the rest (got {a.modality} and its flags)")
         engine = resume_run(Path(a.resume), eng.get("steps"), eng.get("minutes"), eng.get("device"),
-                            eng.get("threads"), progress=not quiet)
+                            eng.get("threads"), progress=not quiet, dist=dist)
     else:
         if not a.modality:
             raise UsageError("say what to train: 'fewgan train image ...' (or --resume RUN); "
@@ -205,9 +240,11 @@ def cmd_train(a: argparse.Namespace) -> int:
         if cfg.out is None:
             data = cfg.data or plugins()[a.modality].default_data or a.modality
             cfg.out = f"runs/{Path(data).name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        engine = start_run(cfg, progress=not quiet)
+        engine = start_run(cfg, progress=not quiet, dist=dist)
     if engine.interrupted:
         return 130
+    if dist is not None and not dist.main:
+        return 0
     print(f"done: step {engine.step} in {Path(engine.out)} (samples/, stats.jsonl, checkpoint.pt, losses.png)")
     return 0
 
@@ -223,6 +260,11 @@ def cmd_sample(a: argparse.Namespace) -> int:
         raise UsageError(f"--{bad[0].replace('_', '-')} does not apply to {g.config.modality} runs "
                          "(see 'fewgan sample --help')")
     kw = opts_cls(**kw).validate().to_dict() if opts_cls is not None else {}
+    import inspect
+    if "chunk" in inspect.signature(g.modality.write_samples).parameters:   # a streaming writer
+        kw.update(chunk=a.chunk, progress=not a.quiet)
+    elif a.chunk is not None:
+        raise UsageError(f"--chunk does not apply to {g.config.modality} runs (they write in one piece)")
     g.modality.write_samples(g, a.n, out, a.seed, **kw)
     print(f"wrote {a.n} samples to {out}")
     return 0
@@ -259,6 +301,13 @@ def cmd_report(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(a: argparse.Namespace) -> int:
+    from .export import export_run
+    graph, meta = export_run(Path(a.run), Path(a.out), a.format, a.device)
+    print(f"wrote {graph} and {meta}")
+    return 0
+
+
 def cmd_info(a: argparse.Namespace) -> int:
     from .train.checkpoint import load_checkpoint
     from .train.run import _find_checkpoint
@@ -269,7 +318,8 @@ def cmd_info(a: argparse.Namespace) -> int:
     rows = [r for r in read_stats(run / "stats.jsonl")] if run.is_dir() else []
     info = {"run": str(run), "step": ck["step"], "kimg": ck["nimg"] / 1000, "train_time_s": round(ck["elapsed_s"], 1),
             "rollbacks": ck["rollbacks"], "data_fingerprint": ck["data_fingerprint"],
-            "ada_p": ck["ada"]["p"] if ck.get("ada") else None, "config": cfg.to_dict(),
+            "ada_p": ck["ada"]["p"] if ck.get("ada") else None, "world_size": ck.get("world_size", 1),
+            "config": cfg.to_dict(),
             "last_stats": rows[-1] if rows else None}
     if a.json:
         print(json.dumps(info, indent=2))
@@ -293,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         if rest:
             raise _unknown(a, rest)
         cmds = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "report": cmd_report,
-                "info": cmd_info}
+                "export": cmd_export, "info": cmd_info}
         return cmds[a.cmd](a)
     except UsageError as e:
         print(f"fewgan: error: {e}", file=sys.stderr)

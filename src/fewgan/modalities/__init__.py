@@ -21,7 +21,9 @@ The implementation object (`Plugin.impl`) has this duck-typed interface:
 Optional: make_phases(engine) (a training step other than one D + one G step, see train/phases.py),
 g_aux(fake, c, codec) (an extra G loss term); on the codec: sample_batch(x, y, batch, device),
 conditions(n, labels, gen) and noise_shape(z_dim) (see train/sampling.py); adapt_prepared(prep, codec)
-(evaluation and resume: reconcile data prepared afresh with the run's own codec).
+(evaluation and resume: reconcile data prepared afresh with the run's own codec); export_info(codec)
+(`fewgan export`: how to decode the graph's output; required by tests/test_export.py);
+write_samples(..., chunk=, progress=) streams to the file (train/stream.py).
 """
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from ..losses import GANLoss
 from ..metrics import METRICS, parse_until
 from ..modalities import Prepared, get_modality
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .distributed import Distributed
 from .progress import Progress
 from .phases import GANPhases
 from .sampling import conditions, generate, noise_shape
@@ -68,11 +69,13 @@ def check_out_dir(out: Path) -> None:
 
 class Engine:
     def __init__(self, cfg: TrainConfig, prep: Prepared, out: Path | None, verbose: bool = True,
-                 progress: bool | None = None):
+                 progress: bool | None = None, dist: Distributed | None = None):
         self.modality = get_modality(cfg.modality)
         self.cfg, self.prep, self.out, self.verbose = cfg, prep, out, verbose   # verbose: messages on stderr
         self.show_progress = verbose if progress is None else progress
-        self.device = dev = resolve_device(cfg.device)
+        self.dist = dist or Distributed()        # torchrun: rank 0 alone gets out, verbose and progress
+        self.local_batch = self.dist.local_batch(cfg)   # --batch is global: this rank's share
+        self.device = dev = resolve_device(self.dist.device(cfg.device))
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         # Image-like data trains faster in channels_last on CPU and GPU (measured in benchmarks/).
@@ -83,6 +86,7 @@ class Engine:
         self.G = G.to(dev, memory_format=self.mem).train()
         self.D = D.to(dev, memory_format=self.mem).train()
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.dist.seed(cfg.seed)
 
         self.x = prep.x.to(dev).contiguous(memory_format=self.mem)
         self.y = None if prep.y is None else prep.y.to(dev)
@@ -101,6 +105,7 @@ class Engine:
         make_phases = getattr(self.modality, "make_phases", GANPhases)
         self.phases = make_phases(self)
         self.opts = self.phases.make_optimizers()        # name -> optimizer, saved under that name
+        self.dist.hook_optimizers(self.opts)             # gradients averaged over ranks at every step()
         # Rollbacks halve from these (kept outside the optimizers: loading a state dict replaces
         # their param groups).
         self.base_lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.opts.items()}
@@ -131,7 +136,7 @@ class Engine:
             "ada": self.ada.state_dict() if self.ada else None,
             "step": self.step, "nimg": self.nimg, "rollbacks": self.rollbacks, "best": self.best,
             "elapsed_s": self.elapsed(),
-            "rng": rng_state(),
+            "rng": rng_state(), "world_size": self.dist.world,
         }
 
     def load_state_dict(self, ck: dict, keep_clock: bool = False) -> None:
@@ -153,21 +158,23 @@ class Engine:
         if not keep_clock:  # a rollback does not give back the wall time spent
             self._elapsed0, self._t0 = ck["elapsed_s"], time.perf_counter()
         set_rng_state(ck["rng"])
+        self.dist.after_load(self, ck)
 
     def elapsed(self) -> float:
         return self._elapsed0 + time.perf_counter() - self._t0
 
     def save(self) -> None:
+        extra = self.dist.checkpoint_extra(self)         # collective: every rank calls save()
         if self.out:
-            save_checkpoint(self.out / "checkpoint.pt", self.state_dict())
+            save_checkpoint(self.out / "checkpoint.pt", {**self.state_dict(), **extra})
 
     # -- one step -------------------------------------------------------------------------------
     def batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """A real training batch and its conditions (labels, or a table's condition vectors)."""
         sample = getattr(self.prep.codec, "sample_batch", None)
         if sample is not None:
-            return sample(self.x, self.y, self.cfg.batch, self.device)
-        idx = torch.randint(len(self.x), (self.cfg.batch,), device=self.device)
+            return sample(self.x, self.y, self.local_batch, self.device)
+        idx = torch.randint(len(self.x), (self.local_batch,), device=self.device)
         real = self.x[idx].contiguous(memory_format=self.mem)
         return real, None if self.y is None else self.y[idx]
 
@@ -176,10 +183,12 @@ class Engine:
 
     def train_step(self) -> None:
         self.phases.step()
+        self.dist.sync_buffers(self.G, self.D)           # BatchNorm running statistics, see distributed.py
         self.step += 1
         self.nimg += self.cfg.batch
         self._update_ema()
         if self.ada and self.step % self.cfg.ada_interval == 0:
+            self.dist.sum_(self.ada.sign_sum, self.ada.count)   # one p for all ranks
             self.stats.report("ada/rt", self.ada.update())
             self.loss.aug_p = self.ada.p
 
@@ -225,13 +234,15 @@ class Engine:
     # -- the loop -------------------------------------------------------------------------------
     def _rollback(self) -> None:
         self.rollbacks += 1
-        if self.rollbacks > MAX_ROLLBACKS or not self.out or not (self.out / "checkpoint.pt").exists():
+        ck = None if self.rollbacks > MAX_ROLLBACKS else \
+            self.dist.load_main(self.out / "checkpoint.pt" if self.out else None)
+        if ck is None:
             raise TrainingDiverged(
                 f"losses became non-finite at step {self.step} and stayed so after {MAX_ROLLBACKS} "
                 "rollbacks with halved learning rates: lower --g-lr/--d-lr, try --loss ns with R1, "
                 "or check the data")
         n, bad_step = self.rollbacks, self.step
-        self.load_state_dict(load_checkpoint(self.out / "checkpoint.pt"), keep_clock=True)
+        self.load_state_dict(ck, keep_clock=True)
         self.rollbacks = n
         for name, opt in self.opts.items():
             for group, base in zip(opt.param_groups, self.base_lrs[name]):
@@ -264,7 +275,7 @@ class Engine:
         budget_steps = cfg.steps
         if budget_steps is not None and self.step >= budget_steps:
             raise UsageError(f"run is already at step {self.step}: pass --steps larger than {self.step}")
-        if self.out and not (self.out / "checkpoint.pt").exists():
+        if self.dist.from_main(bool(self.out and not (self.out / "checkpoint.pt").exists())):
             self.save()  # step-0 checkpoint: a rollback target and a resumable run from the start
         progress = Progress(budget_steps, cfg.minutes, self.step, enabled=self.show_progress)
         t_start = t_flush = self._t0
@@ -282,6 +293,7 @@ class Engine:
                 out_of_time = cfg.minutes is not None and now - t_start >= cfg.minutes * 60
                 last = (budget_steps is not None and self.step >= budget_steps) or out_of_time \
                     or self._stop_requested
+                last, self.bad = self.dist.agree(last, self.bad)   # ranks stop (and roll back) together
                 log_due = self.step % cfg.log_every == 0 or last
                 eval_due = bool(self.eval_every) and (self.step % self.eval_every == 0 or last)
                 sample_due = self.step % cfg.sample_every == 0 or last
@@ -290,17 +302,19 @@ class Engine:
                     self._rollback()     # never log, evaluate, preview or save a diverged model
                     continue
                 if log_due:
+                    self.dist.reduce_stats(self.stats)
                     ips = (self.nimg - nimg_flush) / max(now - t_flush, 1e-9)
                     row = self.stats.flush(step=self.step, kimg=round(self.nimg / 1000, 3),
                                            time_s=round(self.elapsed(), 2), img_per_s=round(ips, 1),
                                            ada_p=float(self.ada.p) if self.ada else None)
                     t_flush, nimg_flush = now, self.nimg
                     progress.update(self.step, _progress_info(row, self.last_metrics, self.best_key))
-                if eval_due:
-                    res = self.evaluate()
-                    if self.until and self.until.met(res) and not last:
-                        self._log(f"reached {self.until} at step {self.step} "
-                                  f"({self.until.key}={res[self.until.key]:.4g}): stopping")
+                if eval_due:     # on rank 0; it alone decides --until
+                    res = self.evaluate() if self.dist.main else {}
+                    if self.dist.from_main(bool(self.dist.main and self.until and self.until.met(res) and not last)):
+                        if self.dist.main:
+                            self._log(f"reached {self.until} at step {self.step} "
+                                      f"({self.until.key}={res[self.until.key]:.4g}): stopping")
                         last = sample_due = ckpt_due = True
                 if sample_due:
                     self.preview()
@@ -308,6 +322,7 @@ class Engine:
                     self.save()
                 if last:
                     break
+            self.dist.check_identical(self)
         finally:
             torch.use_deterministic_algorithms(was_deterministic)
             if handler_set:

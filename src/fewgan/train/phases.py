@@ -36,7 +36,7 @@ class GANPhases:
         # Conditional: fakes take the real batch's conditions, so they follow the data's label
         # distribution and each GP interpolate pairs a real and a fake of the same class.
         c = rc
-        fake = loss.run_G(e.noise(cfg.batch), c)
+        fake = loss.run_G(e.noise(e.local_batch), c)
         # D: main loss on real + fake, then lazy R1 every r1_every steps.
         e.D.requires_grad_(True)
         loss_d, real_logits = loss.d_main(real, rc, fake, c)

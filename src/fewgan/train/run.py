@@ -16,6 +16,7 @@ from ..config import TrainConfig
 from ..errors import UsageError
 from ..modalities import get_modality, get_plugin
 from .checkpoint import load_checkpoint
+from .distributed import Distributed
 from .loop import Engine, check_out_dir, resolve_device
 from .sampling import generate
 
@@ -34,7 +35,12 @@ def _find_checkpoint(run: Path, name: str = "checkpoint.pt") -> Path:
     return ck
 
 
-def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True, progress: bool | None = None) -> Engine:
+def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True, progress: bool | None = None,
+              dist: Distributed | None = None) -> Engine:
+    """dist: the torchrun process group (train/distributed.py); rank 0 alone writes the run."""
+    dist = dist or Distributed()
+    if not dist.main:
+        verbose = progress = False
     if data is None and cfg.data is None:
         plugin = get_plugin(cfg.modality)
         if plugin.default_data is None:
@@ -43,13 +49,23 @@ def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True, pr
     cfg.validate()
     resolve_device(cfg.device)
     out = Path(cfg.out) if cfg.out else None
-    if out:
-        check_out_dir(out)
+    problem = None
+    if out and dist.main:
+        try:
+            check_out_dir(out)
+        except UsageError as e:
+            problem = str(e)
+    problem = dist.from_main(problem)       # every rank stops on rank 0's verdict about --out
+    if problem:
+        raise UsageError(problem)
+    if not dist.main:
+        out = None
     modality = get_modality(cfg.modality)
     if data is not None:
         cfg.data = ARRAY_DATA
     prep = modality.prepare(cfg, data, labels)
     cfg = modality.resolve_defaults(cfg, prep).validate()
+    dist.local_batch(cfg)       # --batch splits over the ranks: refused before anything is written
     # check_out_dir guarantees out is missing or empty. If the run fails before its first
     # checkpoint, undo what this call wrote: empty a directory that was empty, or remove the
     # directories it created (parents included).
@@ -61,7 +77,8 @@ def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True, pr
         if out:
             out.mkdir(parents=True, exist_ok=True)
             cfg.save(out / "config.json")
-        return Engine(cfg, prep, out, verbose, progress).fit()
+        with dist.guard():
+            return Engine(cfg, prep, out, verbose, progress, dist).fit()
     except BaseException:
         if out is not None and not (out / "checkpoint.pt").exists():
             if existed:
@@ -74,7 +91,11 @@ def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True, pr
 
 def resume_run(run: Path, steps: int | None = None, minutes: float | None = None,
                device: str | None = None, threads: int | None = None, verbose: bool = True,
-               progress: bool | None = None) -> Engine:
+               progress: bool | None = None, dist: Distributed | None = None) -> Engine:
+    """Under torchrun every rank reads the run directory (one machine, or a shared filesystem)."""
+    dist = dist or Distributed()
+    if not dist.main:
+        verbose = progress = False
     run = Path(run)
     ck_path = _find_checkpoint(run)
     if ck_path == run:
@@ -102,10 +123,12 @@ def resume_run(run: Path, steps: int | None = None, minutes: float | None = None
     adapt = getattr(modality, "adapt_prepared", None)
     if adapt is not None:   # train on with the codec the run was saved with
         prep = adapt(prep, modality.codec_from_state(ck["codec"]))
-    engine = Engine(cfg, prep, run, verbose, progress)
-    engine.load_state_dict(ck)
-    cfg.save(run / "config.json")
-    return engine.fit()
+    with dist.guard():
+        engine = Engine(cfg, prep, run if dist.main else None, verbose, progress, dist)
+        engine.load_state_dict(ck)
+        if dist.main:
+            cfg.save(run / "config.json")
+        return engine.fit()
 
 
 class TrainedGenerator:

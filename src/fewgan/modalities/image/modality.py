@@ -140,6 +140,13 @@ class ImageModality:
     def preview(self, samples: torch.Tensor, codec: ImageCodec, path: Path) -> None:
         save_grid(codec.decode(samples), path)
 
+    def export_info(self, codec: ImageCodec) -> dict:
+        """`fewgan export`: how to turn the graph's output into pictures (see ImageCodec.decode)."""
+        return {"layout": "NCHW", "value_range": [-1.0, 1.0], "resolution": codec.res, "channels": codec.channels,
+                "to_uint8": "round((clip(x, -1, 1) + 1) * 127.5), then transpose to NHWC",
+                "classes": codec.classes,
+                "condition": ("c: int64 class ids, index into classes" if codec.n_classes else None)}
+
     def write_samples(self, gen, n: int, path: Path, seed: int = 0, label=None) -> None:
         """A .png grid, or an .npz with `samples` (uint8 N,H,W,C) and `raw` (the model's [-1, 1])."""
         suffix = path.suffix.lower()

@@ -125,7 +125,7 @@ class TimeGANPhases:
         self._update("opt_G", loss)
 
     def _joint(self) -> None:
-        e, G, D, b = self.eng, self.eng.G, self.eng.D, self.eng.cfg.batch
+        e, G, D, b = self.eng, self.eng.G, self.eng.D, self.eng.local_batch
         D.requires_grad_(False)
         for _ in range(self.g_steps):
             x, _ = e.batch()
@@ -167,7 +167,7 @@ class TimeGANPhases:
         e.stats.report("loss/D", loss_d.detach())
         e.stats.report("D/real", lr.detach().mean())
         e.stats.report("D/fake", lf.detach().mean())
-        if loss_d.item() > D_THRESHOLD:
+        if e.dist.mean(loss_d.detach()).item() > D_THRESHOLD:    # the global loss: every rank decides alike
             self._update("opt_D", loss_d)
         else:
             e.bad |= ~torch.isfinite(loss_d.detach())
@@ -287,31 +287,50 @@ class SeriesModality:
     def decode(self, samples: torch.Tensor, codec: SeriesCodec) -> np.ndarray:
         return codec.decode(samples)
 
+    def export_info(self, codec: SeriesCodec) -> dict:
+        """`fewgan export`: the graph gives (batch, seq_len, features) in the min-max scaled space."""
+        return {"layout": "(batch, time, features)", "seq_len": codec.seq_len, "columns": codec.columns,
+                "lo": codec.lo, "scale": codec.scale, "to_original_units": "x * scale + lo (per feature)",
+                "condition": None}
+
     def preview(self, samples: torch.Tensor, codec: SeriesCodec, path: Path) -> None:
         from ...train.checkpoint import atomic_write_bytes
         atomic_write_bytes(path, lines_png(codec.decode(samples[:6]), codec.columns))
 
-    def write_samples(self, gen, n: int, path: Path, seed: int = 0, length: int | None = None) -> None:
+    def write_samples(self, gen, n: int, path: Path, seed: int = 0, length: int | None = None,
+                      chunk: int | None = None, progress: bool = False) -> None:
         """.csv: one row per time step with a `window` id and a `t` column, values in original units;
-        .npy: (n, seq_len, features) in original units."""
+        .npy: (n, seq_len, features) in original units, memory-mapped. Streams in chunks (train/stream.py)."""
         suffix = path.suffix.lower()
         if suffix not in (".csv", ".npy"):
             raise UsageError(f"--out {path}: use a .csv or .npy file name for series samples")
-        raw = sample_path(gen.G, gen.config.z_dim, gen.codec, n, length, seed, gen.device)
-        x = gen.codec.decode(raw)
-        from ...train.checkpoint import atomic_write_bytes
+        if n < 1:
+            raise UsageError(f"-n must be >= 1, got {n}")
+        if length is not None and length < 1:
+            raise UsageError(f"--length must be >= 1, got {length}")
+        from ...train.stream import DEFAULT_CHUNK, stream, write_array, write_frames
+        codec, t = gen.codec, length or gen.codec.seq_len
+        # chunk counts windows; a window is t rows, so keep a chunk near DEFAULT_CHUNK values per feature
+        chunk = chunk or max(1, DEFAULT_CHUNK // t)
         if suffix == ".npy":
-            import io
-            buf = io.BytesIO()
-            np.save(buf, x)
-            atomic_write_bytes(path, buf.getvalue())
+            stream(gen, n, path, seed, chunk, progress, "windows",
+                   lambda chunks, tmp, count: write_array((codec.decode(x) for x in chunks), tmp,
+                                                          (count, t, codec.n_features)), length=length)
             return
         import pandas as pd
-        t = x.shape[1]
-        df = pd.DataFrame(x.reshape(-1, x.shape[-1]), columns=gen.codec.columns)
-        df.insert(0, "t", np.tile(np.arange(t), n))
-        df.insert(0, "window", np.repeat(np.arange(n), t))
-        atomic_write_bytes(path, df.to_csv(index=False).encode())
+
+        def frames(chunks):
+            start = 0
+            for raw in chunks:
+                x = codec.decode(raw)
+                k = len(x)
+                df = pd.DataFrame(x.reshape(-1, x.shape[-1]), columns=codec.columns)
+                df.insert(0, "t", np.tile(np.arange(t), k))
+                df.insert(0, "window", np.repeat(np.arange(start, start + k), t))
+                start += k
+                yield df
+        stream(gen, n, path, seed, chunk, progress, "windows",
+               lambda chunks, tmp, _: write_frames(frames(chunks), tmp, "csv"), length=length)
 
 
 def sample_path(G, z_dim: int, codec: SeriesCodec, n: int, length: int | None = None, seed: int = 0,

@@ -157,6 +157,24 @@ class TableModality:
     def decode(self, samples: torch.Tensor, codec):
         return codec.decode(samples)
 
+    def export_info(self, codec) -> dict:
+        """`fewgan export`: the graph gives encoded rows (batch, data_dim); this is the codec that
+        decodes them (TableCodec's layout, see data/table_codec.py), plus the condition layout."""
+        state = codec.state_dict()
+        for c, mine in zip(state["columns"], codec.columns):
+            c["start"] = mine["start"]
+            if "nan_cut" in mine:
+                c["nan_cut"] = mine["nan_cut"]
+        return {"layout": "(batch, data_dim) encoded rows", "data_dim": codec.data_dim,
+                "column_order": codec.names, "spans": [list(s) for s in codec.spans], "codec": state,
+                "decode_in_python": "fewgan.data.table_codec.TableCodec.from_state(info['codec']).decode(x)",
+                "condition": None if not codec.cond_cols else {
+                    "what": "c: float32 one-hot condition vector (batch, cond_dim); one slot set per row",
+                    "cond_dim": codec.cond_dim, "columns": [codec.columns[i]["name"] for i in codec.cond_cols],
+                    "offsets": codec.cond_offsets,
+                    "unconditional_sampling": "pick a column uniformly, then a category at its training "
+                                              "frequency (codec columns' freq)"}}
+
     def preview(self, samples: torch.Tensor, codec, path: Path) -> None:
         atomic_write_bytes(Path(path).with_suffix(".csv"), codec.decode(samples).to_csv(index=False).encode())
 
@@ -193,20 +211,35 @@ class TableModality:
                              "never produces that; loosen the condition or train longer")
         return pd.concat(parts, ignore_index=True).iloc[:n].reset_index(drop=True)
 
-    def write_samples(self, gen, n: int, path: Path, seed: int = 0, where: list | None = None) -> None:
-        """A .csv / .tsv / .parquet file of n rows in the training table's format; where: ["COL=VALUE", ...]."""
+    def write_samples(self, gen, n: int, path: Path, seed: int = 0, where: list | None = None,
+                      chunk: int | None = None, progress: bool = False) -> None:
+        """A .csv / .tsv / .parquet file of n rows in the training table's format; where: ["COL=VALUE", ...].
+        Unconditional rows stream in chunks (train/stream.py): memory bounded by the chunk, not by n."""
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix not in (".csv", ".tsv", ".parquet"):
             raise UsageError(f"--out {path}: use a .csv, .tsv or .parquet file name for table samples")
-        df = self.sample_frame(gen, n, seed, parse_where(where) if where else None)
+        if suffix == ".parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise UsageError("writing Parquet needs pyarrow: pip install fewgan[parquet], or use .csv") from None
+        if not where:
+            from ...train.stream import DEFAULT_CHUNK, stream, write_frames
+            if n < 1:
+                raise UsageError(f"-n must be >= 1, got {n}")
+            codec = gen.codec
+            if not getattr(codec, "calibrated", False):
+                codec.calibrate_missing(gen.sample)
+                codec.calibrated = True
+            stream(gen, n, path, seed, chunk or DEFAULT_CHUNK, progress, "rows",
+                   lambda chunks, tmp, _: write_frames((codec.decode(x) for x in chunks), tmp, suffix[1:]))
+            return
+        df = self.sample_frame(gen, n, seed, parse_where(where))
         if suffix == ".parquet":
             import io
             buf = io.BytesIO()
-            try:
-                df.to_parquet(buf, index=False)
-            except ImportError:
-                raise UsageError("writing Parquet needs pyarrow: pip install fewgan[parquet], or use .csv") from None
+            df.to_parquet(buf, index=False)
             data = buf.getvalue()
         else:
             data = df.to_csv(index=False, sep="\t" if suffix == ".tsv" else ",").encode()

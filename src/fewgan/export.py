@@ -1,0 +1,114 @@
+"""`fewgan export`: a run's G_ema as a portable graph (ONNX, or a torch.export .pt2 program).
+
+The graph's inputs are what G reads: `z`, the noise (batch, *noise_shape), float32 standard normal,
+and where the run has them `c`, its conditions (image class ids, int64 (batch,); table condition
+vectors, float32 (batch, cond_dim)); the batch dimension is dynamic. Its output `x` is G's raw
+output in the model's own space. Next to the graph goes `<name>.json` with everything a user needs
+to draw the inputs and decode the output, from the modality's `export_info(codec)`; a modality
+without it is refused (an undocumented output is not a usable export).
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import UsageError
+from .train.checkpoint import atomic_write_text
+from .train.sampling import conditions, noise_shape
+
+FORMATS = ("onnx", "pt2")
+OPSET = 20
+EXAMPLE_BATCH = 4       # traced with this batch; the exported batch dimension is symbolic
+
+
+class _Generator(nn.Module):
+    """G with a fixed signature: forward(z) or forward(z, c) (ONNX inputs are positional)."""
+
+    def __init__(self, G: nn.Module, conditional: bool):
+        super().__init__()
+        self.G, self.conditional = G, conditional
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.G(z, c if self.conditional else None).float()
+
+
+def example_inputs(gen, n: int = EXAMPLE_BATCH, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """(z,) or (z, c) for n samples, drawn as `fewgan sample` draws them."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, *noise_shape(gen.codec, gen.config.z_dim), generator=g)
+    c = conditions(gen.codec, n, None, g)
+    return (z,) if c is None else (z, c)
+
+
+def export_metadata(gen, inputs: tuple[torch.Tensor, ...], fmt: str) -> dict:
+    info = getattr(gen.modality, "export_info", None)
+    if info is None:
+        raise UsageError(f"{gen.config.modality} runs cannot be exported yet: the {gen.config.modality} "
+                         "modality has no export_info (what a user needs to decode the output)")
+    names = ("z", "c")[:len(inputs)]
+    spec = [{"name": n, "dtype": str(t.dtype).replace("torch.", ""), "shape": ["batch", *t.shape[1:]]}
+            for n, t in zip(names, inputs)]
+    spec[0]["distribution"] = "independent standard normal"
+    with torch.no_grad():
+        out = gen.G(*inputs) if len(inputs) == 2 else gen.G(inputs[0], None)
+    return {"format": "fewgan-export/1", "graph_format": fmt, "modality": gen.config.modality,
+            "step": gen.checkpoint["step"], "z_dim": gen.config.z_dim, "inputs": spec,
+            "output": {"name": "x", "dtype": "float32", "shape": ["batch", *out.shape[1:]]},
+            "decode": info(gen.codec)}
+
+
+def export_run(run: Path, out: Path, fmt: str | None = None, device: str = "cpu") -> tuple[Path, Path]:
+    """Write the graph to `out` and its JSON beside it (out with suffix .json); returns both paths."""
+    from .train.run import TrainedGenerator
+    out = Path(out)
+    fmt = fmt or out.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: choose onnx or pt2 (or name --out *.onnx / *.pt2)")
+    if out.suffix.lower() == ".json":
+        raise UsageError(f"--out {out}: the .json name is taken by the metadata: use e.g. g.{fmt}")
+    if out.is_dir():
+        raise UsageError(f"--out {out}: is a directory: give a file name such as {out / ('g.' + fmt)}")
+    gen = TrainedGenerator.open(Path(run), device)
+    calibrate = getattr(gen.codec, "calibrate_missing", None)
+    if calibrate is not None:       # tables: fix the missing-value cuts the JSON hands out
+        calibrate(gen.sample)
+    inputs = tuple(t.to(gen.device) for t in example_inputs(gen))
+    meta = export_metadata(gen, inputs, fmt)       # refuses a modality without export_info first
+    model = _Generator(gen.G, len(inputs) == 2).eval()
+    batch = torch.export.Dim("batch", min=1, max=1 << 30)
+    dynamic = {"z": {0: batch}, **({"c": {0: batch}} if len(inputs) == 2 else {})}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        with warnings.catch_warnings():     # the exporters' deprecation chatter is not the user's business
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            if fmt == "onnx":
+                _onnx(model, inputs, dynamic, tmp)
+            else:
+                ep = torch.export.export(model, inputs, dynamic_shapes=dynamic)
+                torch.export.save(ep, str(tmp))
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    meta_path = out.with_suffix(".json")
+    atomic_write_text(meta_path, json.dumps(meta, indent=2) + "\n")
+    return out, meta_path
+
+
+def _onnx(model: nn.Module, inputs: tuple, dynamic: dict, path: Path) -> None:
+    try:
+        import onnx  # noqa: F401  (torch.onnx's dynamo exporter needs onnx and onnxscript)
+        import onnxscript  # noqa: F401
+    except ImportError:
+        raise UsageError("ONNX export needs onnx and onnxscript: pip install 'fewgan[export]'") from None
+    names = ["z", "c"][:len(inputs)]
+    prog = torch.onnx.export(model, inputs, input_names=names, output_names=["x"], dynamic_shapes=dynamic,
+                             opset_version=OPSET, dynamo=True, external_data=False, verbose=False)
+    prog.save(str(path))
