@@ -9,12 +9,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import random
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..errors import UsageError
@@ -55,22 +54,50 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+# What every fewgan checkpoint holds (enough to rebuild its generator), with the type of each.
+REQUIRED = {"config": dict, "modality": str, "codec": dict, "G_ema": dict, "step": int}
+
+
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Always loads to CPU: load_state_dict moves tensors to the modules' device."""
+    """Always loads to CPU: load_state_dict moves tensors to the modules' device.
+
+    A checkpoint may come from anyone: weights_only=True unpickles only tensors and plain containers,
+    so a pickle that would import or call anything (os.system, a class's __reduce__) is refused
+    before any of it runs."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path}: no checkpoint here: is this a fewgan run directory?")
+    if path.stat().st_size == 0:
+        raise UsageError(f"{path}: the checkpoint is empty (0 bytes): restore it from a copy, or use the "
+                         "run's best.pt")
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        what = str(e).split("Unsupported global: ")[-1].split("\n")[0].strip()[:80] if "global" in str(e) else \
+            e.__class__.__name__
+        raise UsageError(f"{path}: refused: the file asks to run code or build objects a fewgan checkpoint never "
+                         f"holds ({what}); nothing was run: do not load files from an untrusted source") from None
     except Exception as e:
-        raise UsageError(f"{path}: cannot load checkpoint ({e.__class__.__name__}): the file is corrupt "
-                         "or not a fewgan checkpoint") from None
-    if not isinstance(ck, dict) or "format_version" not in ck:
-        raise UsageError(f"{path}: not a fewgan checkpoint")
-    if ck["format_version"] > FORMAT_VERSION:
-        raise UsageError(f"{path}: checkpoint format {ck['format_version']} is newer than this fewgan "
+        raise UsageError(f"{path}: cannot load checkpoint ({e.__class__.__name__}): the file is truncated, corrupt "
+                         "or not a fewgan checkpoint: restore it from a copy, or use the run's best.pt") from None
+    version = ck.get("format_version") if isinstance(ck, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UsageError(f"{path}: not a fewgan checkpoint (no format version): pass a checkpoint fewgan wrote")
+    if version > FORMAT_VERSION:
+        raise UsageError(f"{path}: checkpoint format {version} is newer than this fewgan "
                          f"({FORMAT_VERSION}): upgrade fewgan")
+    require(ck, path, REQUIRED)
     return ck
+
+
+def require(ck: dict, path: Path, keys: dict[str, type]) -> None:
+    """UsageError naming the first missing or mistyped entry of a loaded checkpoint."""
+    for key, kind in keys.items():
+        if key not in ck:
+            raise UsageError(f"{path}: checkpoint has no {key!r}: the file is damaged or not a fewgan checkpoint")
+        if not isinstance(ck[key], kind) or (kind is int and isinstance(ck[key], bool)):
+            raise UsageError(f"{path}: checkpoint entry {key!r} is a {type(ck[key]).__name__}, not a "
+                             f"{kind.__name__}: the file is damaged or not a fewgan checkpoint")
 
 
 @contextlib.contextmanager
@@ -83,22 +110,20 @@ def isolated_rng(seed: int):
 
 
 def rng_state() -> dict[str, Any]:
-    np_state = np.random.get_state()
-    st = {
-        "torch": torch.get_rng_state(),
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *map(float, np_state[2:])],
-        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
-    }
+    """The generators a training step draws from: torch's CPU (and CUDA, once used) generators only.
+
+    Every random draw of training goes through torch's global generator (numpy and sklearn draws
+    are seeded locally, e.g. np.random.default_rng(seed)); numpy's and Python's global generators
+    are never used, so they are not saved: they start from OS entropy and would make two runs of
+    one seed write different checkpoints."""
+    st = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         st["cuda"] = torch.cuda.get_rng_state_all()
     return st
 
 
 def set_rng_state(st: dict[str, Any]) -> None:
+    """Older checkpoints also hold numpy/python states: ignored (no training step draws from them)."""
     torch.set_rng_state(st["torch"].cpu())
-    name, key, pos, has_gauss, cached = st["numpy"]
-    np.random.set_state((name, key.cpu().numpy().astype(np.uint32), int(pos), int(has_gauss), float(cached)))
-    version, internal, gauss = st["python"]
-    random.setstate((version, tuple(internal), gauss))
     if "cuda" in st and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in st["cuda"]])
