@@ -7,9 +7,12 @@ renamed over the old one, so a crash mid-write never leaves a half checkpoint.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import pickle
+import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,20 +25,46 @@ FORMAT_VERSION = 1
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same folder, fsync, rename over `path`. On any failure the old
+    file is left as it was, the temp file is removed, and an OSError (disk full, read-only, no
+    permission) becomes one UsageError line saying what to free or fix."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+        tmp = None
+    except OSError as e:
+        raise write_error(path, e, len(data)) from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+
+
+def write_error(path: Path, err: OSError, size: int) -> UsageError:
+    """One line for a failed write: what happened and what to free or fix."""
+    where = path.parent
+    if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        try:
+            free = f"{shutil.disk_usage(where).free / 1e6:.0f} MB free, "
+        except OSError:
+            free = ""
+        return UsageError(f"cannot write {path}: no space left on the device ({free}{size / 1e6:.1f} MB needed): "
+                          f"free space on the disk holding {where} (e.g. old runs' samples/ or best.pt); "
+                          "the previous file is left as it was")
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return UsageError(f"cannot write {path}: {err.strerror.lower()}: make {where} writable or choose another "
+                          "location; the previous file is left as it was")
+    if err.errno == errno.ELOOP:
+        return UsageError(f"{path}: is a symbolic link: fewgan writes only regular files; replace it")
+    return UsageError(f"cannot write {path} ({err.strerror or err.__class__.__name__}): check the disk holding "
+                      f"{where}; the previous file is left as it was")
 
 
 def _umask() -> int:
@@ -58,7 +87,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 REQUIRED = {"config": dict, "modality": str, "codec": dict, "G_ema": dict, "step": int}
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
+def load_checkpoint(path: Path, required: dict[str, type] = REQUIRED) -> dict[str, Any]:
     """Always loads to CPU: load_state_dict moves tensors to the modules' device.
 
     A checkpoint may come from anyone: weights_only=True unpickles only tensors and plain containers,
@@ -72,12 +101,13 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
                          "run's best.pt")
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        what = str(e).split("Unsupported global: ")[-1].split("\n")[0].strip()[:80] if "global" in str(e) else \
-            e.__class__.__name__
-        raise UsageError(f"{path}: refused: the file asks to run code or build objects a fewgan checkpoint never "
-                         f"holds ({what}); nothing was run: do not load files from an untrusted source") from None
     except Exception as e:
+        # weights_only refuses a pickle that names any global it does not allow (e.g. posix.system)
+        found = isinstance(e, pickle.UnpicklingError) and re.search(r"GLOBAL\s+([\w.]+)", str(e))
+        if found:
+            raise UsageError(f"{path}: refused: the file asks to run code or build objects a fewgan checkpoint "
+                             f"never holds ({found.group(1)[:80]}); nothing was run: do not load files from an "
+                             "untrusted source") from None
         raise UsageError(f"{path}: cannot load checkpoint ({e.__class__.__name__}): the file is truncated, corrupt "
                          "or not a fewgan checkpoint: restore it from a copy, or use the run's best.pt") from None
     version = ck.get("format_version") if isinstance(ck, dict) else None
@@ -86,7 +116,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if version > FORMAT_VERSION:
         raise UsageError(f"{path}: checkpoint format {version} is newer than this fewgan "
                          f"({FORMAT_VERSION}): upgrade fewgan")
-    require(ck, path, REQUIRED)
+    require(ck, path, required)
     return ck
 
 
