@@ -36,6 +36,44 @@ def tree_digest(root: Path) -> dict:
             for p in sorted(Path(root).rglob("*")) if p.is_file()}
 
 
+def flat(ck, prefix: str = "") -> dict:
+    """Every tensor and scalar of a checkpoint, by path (RNG states and optimizer states included)."""
+    items = ck.items() if isinstance(ck, dict) else enumerate(ck) if isinstance(ck, (list, tuple)) else None
+    if items is None:
+        return {prefix: ck}
+    out = {}
+    for k, v in items:
+        out.update(flat(v, f"{prefix}/{k}"))
+    return out
+
+
+# What two checkpoints of one seed may differ in by nature: wall time and the run directory's name.
+BY_NATURE = ("/elapsed_s", "/config/engine/out")
+
+
+def checkpoint_diff(a: dict, b: dict, ignore=BY_NATURE) -> list[str]:
+    """Paths where two checkpoints differ (every tensor bitwise, every scalar exactly), except `ignore`."""
+    fa, fb = flat(a), flat(b)
+    for k in ignore:
+        fa.pop(k, None), fb.pop(k, None)
+    differ = sorted(set(fa) ^ set(fb))
+    for k in set(fa) & set(fb):
+        x, y = fa[k], fb[k]
+        same = (isinstance(y, torch.Tensor) and x.dtype == y.dtype and x.shape == y.shape and torch.equal(x, y)) \
+            if isinstance(x, torch.Tensor) else (x == y or (x != x and y != y))      # NaN == NaN here
+        if not same:
+            differ.append(k)
+    return sorted(differ)
+
+
+def assert_same_checkpoint(path_a: Path, path_b: Path, ignore=BY_NATURE) -> None:
+    from fewgan.train.checkpoint import load_checkpoint
+    a, b = load_checkpoint(path_a), load_checkpoint(path_b)
+    differ = checkpoint_diff(a, b, ignore)
+    assert not differ, f"{path_a} and {path_b} differ at {differ[:8]}"
+    assert len(flat(a)) > 20
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """One finished 20-step digits run shared by read-only tests."""

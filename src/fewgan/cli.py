@@ -28,14 +28,23 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _int(s: str, minimum: int) -> int:
+def _int(s: str, minimum: int, maximum: int | None = None, hint: str = "") -> int:
     try:
         v = int(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
     if v < minimum:
         raise argparse.ArgumentTypeError(f"{v} must be >= {minimum}")
+    if maximum is not None and v > maximum:
+        raise argparse.ArgumentTypeError(f"{v} must be <= {maximum}{hint}")
     return v
+
+
+MAX_SAMPLES = 1_000_000      # per `fewgan sample` call: a larger -n would not fit in memory
+
+
+def _sample_count(s: str) -> int:
+    return _int(s, 1, MAX_SAMPLES, ": write more in several calls with different --seed")
 
 
 def _positive_int(s: str) -> int:
@@ -118,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="write samples of a trained run (the output's suffix picks the format)")
     s.add_argument("run", help="run directory (or a checkpoint file)")
-    s.add_argument("-n", type=_positive_int, default=64, help="number of samples [64]")
+    s.add_argument("-n", type=_sample_count, default=64, help="number of samples [64]")
     formats = "; ".join(f"{n}: {'/'.join(pl.formats)}" for n, pl in mods.items())
     s.add_argument("--out", required=True, help=f"output file; its suffix picks the format ({formats})")
     s.add_argument("--seed", type=int, default=0)

@@ -122,8 +122,15 @@ class TrainConfig(Options):
         plugin = get_plugin(d.get("modality"))
         opts = plugin.options.from_dict(d.get("options") or {}, f"{what} options")
         engine = d["engine"]
+        if not isinstance(engine, dict):
+            raise UsageError(f"{what}: \"engine\" must be a JSON object, got {type(engine).__name__}: restore the file")
         unknown_keys(cls.names(), engine, f"{what} engine")
-        return cls(modality=plugin.name, options=opts, **engine)
+        # A saved config was valid when written: a wrong type or bound means the file was damaged or
+        # edited, and is refused here rather than deep inside the nets.
+        try:
+            return cls(modality=plugin.name, options=opts, **engine).validate()
+        except UsageError as e:
+            raise UsageError(f"{what}: {e}") from None
 
     def save(self, path: Path) -> None:
         from .train.checkpoint import atomic_write_text

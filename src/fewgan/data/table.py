@@ -68,7 +68,50 @@ def read_table(data) -> tuple[pd.DataFrame, str]:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UsageError(f"--data {name}: cannot read the file ({first}): "
                          "for Parquet install pyarrow ('pip install fewgan[parquet]')") from None
+    if suffix in (".csv", ".tsv", ".txt"):
+        _check_header(path, "\t" if suffix == ".tsv" else ",")
+    check_values(df, f"--data {name}")
+    if df.shape[1] == 1 and suffix != ".parquet":
+        sep = next((c for c in (";", "\t", "|") if c in str(df.columns[0])), None)
+        if sep is not None:
+            raise UsageError(f"--data {name}: one column named {str(df.columns[0])[:40]!r}: the file looks "
+                             f"{sep!r}-separated: save it comma-separated (or tab-separated as .tsv)")
     return df, path.name
+
+
+def _check_header(path: Path, sep: str) -> None:
+    """pandas renames a repeated column name (a, a.1) silently: refuse it, naming the column."""
+    import csv
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            header = next(csv.reader(f, delimiter=sep), [])
+    except (OSError, csv.Error):
+        return
+    seen = set()
+    for col in header:
+        if col in seen:
+            raise UsageError(f"--data {path}: duplicate column name {col!r}: give every column its own name")
+        seen.add(col)
+
+
+INT64_MAX = 2 ** 63 - 1
+
+
+def check_values(df: pd.DataFrame, what: str) -> None:
+    """Values no column kind can hold: infinities, and whole numbers beyond 64 bits (pandas reads
+    them as text, which would silently make a numeric column categorical)."""
+    for col in df.columns:
+        s = df[col]
+        if pd.api.types.is_float_dtype(s) and np.isinf(s.to_numpy(dtype=float, na_value=np.nan)).any():
+            row = int(np.flatnonzero(np.isinf(s.to_numpy(dtype=float, na_value=np.nan)))[0])
+            raise UsageError(f"{what}: column {str(col)!r} holds infinite values (row {row + 1}): replace them with "
+                             "numbers or leave the cells empty")
+        if s.dtype == object:
+            vals = s.dropna()
+            if len(vals) and vals.map(lambda v: isinstance(v, str) and v.strip().lstrip("+-").isdigit()).all():
+                if vals.map(lambda v: len(v.strip().lstrip("+-")) > 19 or abs(int(v)) > INT64_MAX).any():
+                    raise UsageError(f"{what}: column {str(col)!r} holds whole numbers beyond 64 bits: scale them "
+                                     "down, or declare the column categorical in --schema")
 
 
 def load_schema(schema) -> dict[str, str]:

@@ -193,6 +193,7 @@ class TableCodec:
                 v = np.round(v)
             elif c.get("decimals") is not None:
                 v = np.round(v, c["decimals"])
+            v = np.clip(v, c["min"], c["max"])   # again: rounding a huge value can step past a bound
             if c["nan"]:
                 v[self._missing_score(x, c) > c.get("nan_cut", 0.0)] = np.nan
             data[c["name"]] = numbers_to_series(v, c)

@@ -175,8 +175,8 @@ def categories_to_series(idx: np.ndarray, c: dict) -> pd.Series:
         return s.astype(bool)
     if dtype in ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "uint64") and not c["nan"]:
         return s.astype(dtype)
-    if dtype.startswith("float"):
-        return s.astype(dtype)
+    if dtype.startswith("float") or dtype.startswith(("Int", "UInt")) or dtype == "boolean":
+        return s.astype(dtype)        # nullable dtypes hold the NaN category as <NA>
     if dtype in ("string", "str"):
         return s.astype(dtype)
     return s

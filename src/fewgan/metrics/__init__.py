@@ -52,6 +52,8 @@ class MetricRegistry:
 
     def key(self, name: str) -> Key:
         if name not in self.keys:
+            load_all()     # metrics register on import of their module: a fresh process may not have yet
+        if name not in self.keys:
             raise UsageError(f"unknown metric {name!r}: choose one of {', '.join(sorted(self.keys))}")
         return self.keys[name]
 

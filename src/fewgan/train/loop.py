@@ -26,6 +26,7 @@ from ..modalities import Prepared, get_modality
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .distributed import Distributed
 from .progress import Progress
+from .rundir import LOCK_NAME, RunLock
 from .phases import GANPhases
 from .sampling import conditions, generate, noise_shape
 from .stats import Stats, append_jsonl
@@ -60,10 +61,13 @@ def check_out_dir(out: Path) -> None:
     """Refuse to start a new run on top of anything that already holds files."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: is a file: choose a directory path")
+    owner = RunLock.holder(out)
+    if owner:
+        raise UsageError(f"--out {out}: is being trained by {owner}: choose another --out")
     if (out / "checkpoint.pt").exists() or (out / "config.json").exists():
         raise UsageError(f"--out {out}: already holds a run: continue it with "
                          f"'fewgan train --resume {out}' or choose another --out")
-    if out.is_dir() and any(out.iterdir()):
+    if out.is_dir() and any(p.name != LOCK_NAME for p in out.iterdir()):
         raise UsageError(f"--out {out}: directory is not empty: choose a new or empty directory")
 
 
@@ -166,7 +170,10 @@ class Engine:
     def save(self) -> None:
         extra = self.dist.checkpoint_extra(self)         # collective: every rank calls save()
         if self.out:
-            save_checkpoint(self.out / "checkpoint.pt", {**self.state_dict(), **extra})
+            try:
+                save_checkpoint(self.out / "checkpoint.pt", {**self.state_dict(), **extra})
+            except UsageError as e:     # disk full or read-only: say how to go on once fixed
+                raise UsageError(f"{e}; then continue with 'fewgan train --resume {self.out}'") from None
 
     # -- one step -------------------------------------------------------------------------------
     def batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:

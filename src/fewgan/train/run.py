@@ -7,6 +7,7 @@ existing run.
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -15,12 +16,16 @@ import torch
 from ..config import TrainConfig
 from ..errors import UsageError
 from ..modalities import get_modality, get_plugin
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, require
 from .distributed import Distributed
 from .loop import Engine, check_out_dir, resolve_device
+from .rundir import RunLock, check_links, trim_logs
 from .sampling import generate
 
 ARRAY_DATA = "<array>"
+# What a checkpoint needs beyond checkpoint.REQUIRED to train on.
+TRAINING_STATE = {"G": dict, "D": dict, "nimg": int, "rollbacks": int, "elapsed_s": float, "rng": dict,
+                  "data_fingerprint": str}
 
 
 def _find_checkpoint(run: Path, name: str = "checkpoint.pt") -> Path:
@@ -29,8 +34,12 @@ def _find_checkpoint(run: Path, name: str = "checkpoint.pt") -> Path:
         return run
     if not run.exists():
         raise UsageError(f"{run}: no such run directory: check the path")
+    check_links(run)
     ck = run / name
     if not ck.is_file():
+        if name == "checkpoint.pt" and (run / "config.json").is_file():
+            raise UsageError(f"{run}: the run stopped before its first checkpoint (config.json only): "
+                             "remove the directory and start the run again")
         raise UsageError(f"{run}: not a fewgan run directory (no {name}): pass the --out of a training run")
     return ck
 
@@ -73,9 +82,17 @@ def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True, pr
     top = out
     while top is not None and not top.parent.exists():
         top = top.parent
+    lock = None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(out).acquire()     # refused while another process trains here
+        try:
+            check_out_dir(out)            # again, under the lock: a run may have started here meanwhile
+        except UsageError:
+            lock.release()
+            raise
     try:
         if out:
-            out.mkdir(parents=True, exist_ok=True)
             cfg.save(out / "config.json")
         with dist.guard():
             return Engine(cfg, prep, out, verbose, progress, dist).fit()
@@ -87,6 +104,9 @@ def start_run(cfg: TrainConfig, data=None, labels=None, verbose: bool = True, pr
             else:
                 shutil.rmtree(top, ignore_errors=True)
         raise
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def resume_run(run: Path, steps: int | None = None, minutes: float | None = None,
@@ -102,8 +122,15 @@ def resume_run(run: Path, steps: int | None = None, minutes: float | None = None
         raise UsageError(f"--resume {run}: pass the run directory, not the checkpoint file")
     if steps is None and minutes is None:
         raise UsageError("--resume needs a budget: pass --steps N (the new total) or --minutes M")
+    # refused while another process trains this run; held until training stops (rank 0 holds it)
+    with RunLock(run) if dist.main else contextlib.nullcontext():
+        return _resume_locked(run, ck_path, steps, minutes, device, threads, verbose, progress, dist)
+
+
+def _resume_locked(run, ck_path, steps, minutes, device, threads, verbose, progress, dist) -> Engine:
     ck = load_checkpoint(ck_path)
-    cfg = TrainConfig.from_dict(ck["config"])
+    require(ck, ck_path, TRAINING_STATE)
+    cfg = TrainConfig.from_dict(ck["config"], f"{ck_path} config")
     if cfg.data == ARRAY_DATA:
         raise UsageError(f"{run} was trained on an in-memory array, which a run directory does not hold: "
                          "save the array as .npy and train on that file to get a resumable run")
@@ -125,10 +152,23 @@ def resume_run(run: Path, steps: int | None = None, minutes: float | None = None
         prep = adapt(prep, modality.codec_from_state(ck["codec"]))
     with dist.guard():
         engine = Engine(cfg, prep, run if dist.main else None, verbose, progress, dist)
-        engine.load_state_dict(ck)
+        with _mismatch(ck_path):
+            engine.load_state_dict(ck)
         if dist.main:
+            trim_logs(run, ck["step"])
             cfg.save(run / "config.json")
         return engine.fit()
+
+
+@contextlib.contextmanager
+def _mismatch(what):
+    """Weights or codec state that do not fit the saved config: a damaged or edited checkpoint."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:
+        raise UsageError(f"{what}: its saved state does not match its config ({e.__class__.__name__}: "
+                         f"{str(e).splitlines()[0][:100] if str(e) else ''}): the file is damaged or was "
+                         "edited: restore it from a copy") from None
 
 
 class TrainedGenerator:
@@ -136,12 +176,13 @@ class TrainedGenerator:
 
     def __init__(self, ck: dict, device: str = "cpu"):
         self.checkpoint = ck
-        self.config = TrainConfig.from_dict(ck["config"])
-        self.modality = get_modality(ck["modality"])
-        self.codec = self.modality.codec_from_state(ck["codec"])
+        self.config = TrainConfig.from_dict(ck["config"], "checkpoint config")
+        self.modality = get_modality(self.config.modality)
         self.device = resolve_device(device)
-        G, _ = self.modality.build_nets(self.config, self.codec)
-        G.load_state_dict(ck["G_ema"])
+        with _mismatch("the checkpoint"):
+            self.codec = self.modality.codec_from_state(ck["codec"])
+            G, _ = self.modality.build_nets(self.config, self.codec)
+            G.load_state_dict(ck["G_ema"])
         self.G = G.to(self.device).eval().requires_grad_(False)
 
     def sample(self, n: int, labels=None, seed: int = 0) -> torch.Tensor:

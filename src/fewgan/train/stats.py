@@ -3,9 +3,12 @@ JSON line of stats.jsonl. Values stay on the device between flushes (no host syn
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
+
+from .checkpoint import write_error
 
 
 class Stats:
@@ -35,8 +38,20 @@ class Stats:
 
 
 def append_jsonl(path: Path, row: dict) -> None:
-    with open(path, "a") as f:
-        f.write(json.dumps(row) + "\n")
+    """One line in one write() on an O_APPEND descriptor: concurrent appenders (training and
+    `fewgan evaluate`) never interleave within a line. Never follows a symbolic link."""
+    data = (json.dumps(row) + "\n").encode()
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+        try:
+            done = 0
+            while done < len(data):   # a short write continues where it stopped
+                done += os.write(fd, data[done:])
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise write_error(Path(path), e, len(data)) from None
 
 
 def read_stats(path: Path) -> list[dict]:
