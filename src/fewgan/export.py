@@ -74,8 +74,8 @@ def export_run(run: Path, out: Path, fmt: str | None = None, device: str = "cpu"
     if out.is_dir():
         raise UsageError(f"--out {out}: is a directory: give a file name such as {out / ('g.' + fmt)}")
     gen = TrainedGenerator.open(Path(run), device)
-    calibrate = getattr(gen.codec, "calibrate_missing", None)
-    if calibrate is not None:       # tables: fix the missing-value cuts the JSON hands out
+    calibrate = getattr(gen.codec, "calibrate", None)
+    if calibrate is not None:       # tables: fix the missing-value cuts and marginal maps the JSON hands out
         calibrate(gen.sample)
     inputs = tuple(t.to(gen.device) for t in example_inputs(gen))
     meta = export_metadata(gen, inputs, fmt)       # refuses a modality without export_info first

@@ -288,6 +288,17 @@ class Constraints:
         """Columns the codec does not model at all (a sum's total), recomputed on decode."""
         return [c.total for c in self.items if isinstance(c, Sum)]
 
+    @property
+    def needs_rejection(self) -> bool:
+        """Whether some rule is kept by rejection (combinations), not by construction alone."""
+        return any(isinstance(c, Combination) for c in self.items)
+
+    def checked(self, df: pd.DataFrame) -> pd.DataFrame:
+        """df, after asserting that every row keeps every rule (rules kept by construction)."""
+        if self.items and not self.mask(df).all():
+            raise RuntimeError("a sampled row breaks a constraint kept by construction: please report this")
+        return df
+
     def mask(self, df: pd.DataFrame) -> np.ndarray:
         ok = np.ones(len(df), bool)
         for c in self.items:

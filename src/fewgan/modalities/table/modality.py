@@ -163,8 +163,9 @@ class TableModality:
         state = codec.state_dict()
         for c, mine in zip(state["columns"], codec.columns):
             c["start"] = mine["start"]
-            if "nan_cut" in mine:
-                c["nan_cut"] = mine["nan_cut"]
+            for k in ("nan_cut", "qmap"):       # set by calibration at sampling time
+                if k in mine:
+                    c[k] = mine[k]
         return {"layout": "(batch, data_dim) encoded rows", "data_dim": codec.data_dim,
                 "column_order": codec.names, "spans": [list(s) for s in codec.spans], "codec": state,
                 "decode_in_python": "fewgan.data.table_codec.TableCodec.from_state(info['codec']).decode(x)",
@@ -224,16 +225,17 @@ class TableModality:
                 import pyarrow  # noqa: F401
             except ImportError:
                 raise UsageError("writing Parquet needs pyarrow: pip install fewgan[parquet], or use .csv") from None
-        if not where:
+        codec = gen.codec
+        if not where and not codec.constraints.needs_rejection:
             from ...train.stream import DEFAULT_CHUNK, stream, write_frames
             if n < 1:
                 raise UsageError(f"-n must be >= 1, got {n}")
-            codec = gen.codec
             if not getattr(codec, "calibrated", False):
-                codec.calibrate_missing(gen.sample)
+                codec.calibrate(gen.sample)
                 codec.calibrated = True
             stream(gen, n, path, seed, chunk or DEFAULT_CHUNK, progress, "rows",
-                   lambda chunks, tmp, _: write_frames((codec.decode(x) for x in chunks), tmp, suffix[1:]))
+                   lambda chunks, tmp, _: write_frames((codec.constraints.checked(codec.decode(x)) for x in chunks),
+                                                       tmp, suffix[1:]))
             return
         df = self.sample_frame(gen, n, seed, parse_where(where))
         if suffix == ".parquet":
