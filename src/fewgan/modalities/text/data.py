@@ -158,7 +158,7 @@ def check_lengths(lines: list[str], tokens: str, max_len: int | None, truncate: 
         return lines, longest
     if longest > max_len and not truncate:
         i = lens.index(longest)
-        raise UsageError(f"line {i + 1} has {longest} {tokens} tokens, more than --max-len {max_len}: raise "
+        raise UsageError(f"non-blank line {i + 1} has {longest} {tokens} tokens, more than --max-len {max_len}: raise "
                          f"--max-len to {longest} or add --truncate")
     if truncate:
         sep = "" if tokens == "char" else " "
