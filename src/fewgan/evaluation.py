@@ -58,6 +58,9 @@ def evaluate_run(run: Path, data: str | None = None, n: int | None = None, devic
     run_dir = run if run.is_dir() else run.parent
     evaluator = modality.make_evaluator(cfg, prep, run_dir)
     ev = Evaluation({}, run_dir, ck["step"], gen, prep, evaluator)
+    bind = getattr(evaluator, "bind_generator", None)
+    if bind is not None:          # likelihood metrics (text) need the net's probabilities, not only samples
+        bind(gen.G)
     ev.results = evaluator.evaluate(ev.sample)
     if log:
         append_jsonl(run_dir / "metrics.jsonl", {"step": ck["step"], "kimg": round(ck["nimg"] / 1000, 3),

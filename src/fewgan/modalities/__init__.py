@@ -14,7 +14,8 @@ The implementation object (`Plugin.impl`) has this duck-typed interface:
   make_augment(cfg) -> callable(x, p) | None            applied inside run_D only
   decode(samples, codec) -> user format                 e.g. uint8 images
   preview(samples, codec, path)                          write a picture of samples
-  make_evaluator(cfg, prep, cache_dir) -> evaluator      .evaluate(sample_fn) -> dict of metrics
+  make_evaluator(cfg, prep, cache_dir) -> evaluator      .evaluate(sample_fn) -> dict of metrics (an optional
+                                                         .bind_generator(G) is called with G_ema first)
   verdicts(results) -> [(key, sentence)]; report_panels(evaluation) -> [(title, html)]
   write_samples(generator, n, path, seed, **sample_options)   `fewgan sample`: the formats it knows
   primary_metric, metric_panels                         best.pt's metric key; the report's metric curves
@@ -37,7 +38,7 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     import torch
 
-BUILTIN = ("image", "table", "series")    # the registry line: one package of this folder each
+BUILTIN = ("image", "table", "series", "text")    # the registry line: one package of this folder each
 
 
 @dataclass(frozen=True)

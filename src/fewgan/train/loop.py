@@ -226,6 +226,9 @@ class Engine:
         if self.evaluator is None:
             self._log("building the evaluator (feature extractor and real features)...")
             self.evaluator = self.modality.make_evaluator(self.cfg, self.prep, self.out)
+        bind = getattr(self.evaluator, "bind_generator", None)
+        if bind is not None:      # likelihood metrics (text) need the net's probabilities, not only samples
+            bind(self.G_ema)
         res = self.evaluator.evaluate(self.sample_fn)
         row = {"step": self.step, "kimg": round(self.nimg / 1000, 3), "source": "train", **res}
         self.last_metrics = res
