@@ -35,7 +35,7 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     import torch
 
-BUILTIN = ("image", "table", "series")    # the registry line: one package of this folder each
+BUILTIN = ("image", "table", "series", "video")    # the registry line: one package of this folder each
 
 
 @dataclass(frozen=True)
