@@ -174,15 +174,12 @@ def _load_npy(path: Path) -> VideoData:
 # -- files and folders --------------------------------------------------------------------------
 
 def _frame_array(im) -> np.ndarray:
-    """A PIL frame -> (H, W) or (H, W, 3) uint8."""
-    return np.asarray(im.convert("L" if im.mode in ("L", "1", "LA", "P") and _is_grey(im) else "RGB"))
-
-
-def _is_grey(im) -> bool:
-    if im.mode != "P":
-        return True
-    pal = np.asarray(im.convert("RGB"))
-    return bool((pal[..., 0] == pal[..., 1]).all() and (pal[..., 1] == pal[..., 2]).all())
+    """A PIL frame -> (H, W) uint8 when it is grey (whatever its mode: Pillow hands later GIF frames
+    over as RGB), else (H, W, 3)."""
+    if im.mode in ("L", "1", "LA", "I;16", "I"):
+        return np.asarray(im.convert("L"))
+    rgb = np.asarray(im.convert("RGB"))
+    return rgb[..., 0].copy() if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all() else rgb
 
 
 def read_gif(path: Path) -> list[np.ndarray]:
