@@ -38,7 +38,7 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     import torch
 
-BUILTIN = ("image", "table", "series", "text")    # the registry line: one package of this folder each
+BUILTIN = ("image", "table", "series", "text", "video")    # the registry line: one package of this folder each
 
 
 @dataclass(frozen=True)

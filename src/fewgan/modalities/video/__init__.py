@@ -1,0 +1,74 @@
+"""Video plug-in: its typed options and registration (light; the implementation is modality.py).
+
+Short clips (8-32 frames, 8-128 px, 1 or 3 channels) from a few hundred to a few thousand
+examples: a MoCoGAN-style decomposed generator (content code per clip, GRU motion codes, a 2-D
+frame generator) against a frame discriminator and a 3-D-conv clip discriminator.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...errors import UsageError
+from ...options import Options, option
+from .. import Plugin
+
+AUG_OPS = ("color", "translation", "cutout")
+MODELS = ("mocogan", "frames", "static")
+
+
+@dataclass
+class VideoOptions(Options):
+    frames: int = option(16, "frames per clip: a random (training) or the first (evaluation) window of "
+                             "longer clips", minimum=2, maximum=64)
+    res: int | None = option(None, "frame size in pixels, 8..128, b*2^k with 4 <= b < 8 (default: the "
+                                   "data's, moving-digits 32)", minimum=8, maximum=128, auto=True)
+    max_clips: int | None = option(None, "train on a fixed, seeded subset of N clips", minimum=1)
+    conditional: bool = option(False, "class-conditional G and both Ds (needs labels)", cli="switch")
+    model: str = option("mocogan", "mocogan (content + GRU motion, frame and clip D); baselines: frames "
+                                   "(independent frames, frame D only), static (one frame repeated)",
+                        choices=MODELS)
+    width: int | None = option(None, "channel width multiplier of G and both Ds (default by resolution)",
+                               minimum=1, auto=True)
+    motion_dim: int = option(16, "size of the GRU motion code per frame", minimum=1)
+    d_frames: int = option(2, "random frames per clip the frame discriminator sees", minimum=1)
+    spectral_norm: bool = option(True, "spectral norm in both Ds", cli="negate", flag="--no-spectral-norm")
+    aug_ops: str = option("color,translation,cutout", "comma list of DiffAugment ops D sees (one set of "
+                          "parameters per clip)", choices=AUG_OPS, comma_choices=True)
+    features: str = option("auto", "frame features for metrics (auto: domain if labelled, else random)",
+                           choices=("auto", "domain", "random"))
+    encoder_steps: int = option(300, "training steps of the 3-D conv clip encoder behind clip_fd", minimum=1)
+    clips: int = option(1797, "moving-digits / moving-mnist: number of generated clips", minimum=2)
+
+    def check(self) -> None:
+        if self.d_frames > self.frames:
+            raise UsageError(f"--d-frames {self.d_frames} is more than --frames {self.frames}: "
+                             f"use at most {self.frames}")
+
+    def for_other_data(self) -> "VideoOptions":
+        """Settings to prepare `evaluate --data OTHER`: the whole of it, not a subset."""
+        return self.replace(max_clips=None)
+
+
+@dataclass
+class VideoSampleOptions(Options):
+    label: str | None = option(None, "class id or name (conditional runs)")
+
+
+PLUGIN = Plugin(
+    name="video",
+    summary="video: short clips (8-32 frames), MoCoGAN-style content + motion",
+    options=VideoOptions,
+    impl="fewgan.modalities.video.modality:VideoModality",
+    api="fewgan.modalities.video.modality:VideoGAN",
+    data_help="moving-digits, moving-mnist, a .npy/.npz of (N,T,H,W,C) or (N,T,C,H,W), an animated .gif, "
+              "a folder of GIFs or of clip sub-folders of numbered frames (sub-folders of those = classes), "
+              ".mp4/.avi with the video extra (PyAV)",
+    default_data="moving-digits",
+    sample_options=VideoSampleOptions,
+    eval_flags=("features",),
+    metrics=("fewgan.modalities.video.metrics",),
+    formats=(".gif", ".npy"),
+    smoke=("--data", "moving-digits", "--clips", "48", "--frames", "4", "--res", "16", "--width", "2",
+           "--motion-dim", "4", "--d-frames", "1", "--batch", "4", "--z-dim", "4", "--features", "random",
+           "--encoder-steps", "3", "--eval-n", "16"),
+)
