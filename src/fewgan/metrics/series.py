@@ -166,7 +166,8 @@ class EvalProgress:
             sys.stderr.flush()
 
     def close(self) -> None:
-        if self.enabled and self.tty:
+        if self.enabled and self.tty and self.done:
+            self.done = 0       # closes once
             sys.stderr.write("\n")
             sys.stderr.flush()
 
@@ -218,10 +219,11 @@ class SeriesEvaluator:
             out = discriminative(self.real, fake, self.disc_iters, self.repeats, self.seed, tick=bar)
             bar.what = "predictive"
             out.update(predictive(self.real, fake, self.pred_iters, self.repeats, self.seed, tick=bar))
+            bar.close()
+            paths = sample(self.paths, None, self.seed + 777, length=self.length).float() if self.long else fake
         finally:
             bar.close()
             torch.set_num_threads(threads)
-        paths = sample(self.paths, None, self.seed + 777, length=self.length).float() if self.long else fake
         out.update(risk_checks(self.real_decoded, self.codec.decode(paths), list(self.codec.columns), self.length))
         out.update(n_real=len(self.real), n_fake=len(fake), disc_iters=self.disc_iters,
                    pred_iters=self.pred_iters, repeats=self.repeats, protocol=self.protocol,
