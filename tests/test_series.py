@@ -11,7 +11,7 @@ from fewgan import SeriesGAN
 from fewgan.config import TrainConfig
 from fewgan.data.series import sines, windows
 from fewgan.errors import UsageError
-from fewgan.metrics.series import discriminative, finance_stats, predictive
+from fewgan.metrics.series import discriminative, predictive
 from fewgan.modalities import get_modality
 from fewgan.train.checkpoint import load_checkpoint
 
@@ -121,18 +121,6 @@ def test_predictive_is_lower_when_trained_on_real_than_on_noise(sine_windows):
     real = predictive(sine_windows, sine_windows, iters=300, repeats=1)
     noise = predictive(sine_windows, torch.rand_like(sine_windows), iters=300, repeats=1)
     assert real["predictive"] < 0.5 * noise["predictive"], (real, noise)
-
-
-def test_finance_stats_see_fat_tails_and_volatility_clustering():
-    rng = np.random.default_rng(0)
-    n, t = 2000, 24
-    iid = np.exp(np.cumsum(rng.normal(0, 0.01, (n, t, 1)), axis=1))
-    s = finance_stats(iid)
-    assert abs(s["kurtosis"]) < 0.3 and abs(s["acf_returns"]) < 0.05 and abs(s["acf_abs_returns"]) < 0.05
-    vol = np.exp(np.cumsum(rng.normal(0, 1, (n, 1, 1)), axis=1)) * 0.01          # one vol per window
-    clustered = np.exp(np.cumsum(rng.normal(0, 1, (n, t, 1)) * vol, axis=1))
-    c = finance_stats(clustered)
-    assert c["kurtosis"] > 1 and c["acf_abs_returns"] > 0.1 and abs(c["acf_returns"]) < 0.05
 
 
 # -- CLI end to end, resume, API ------------------------------------------------------------------

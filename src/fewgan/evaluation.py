@@ -23,13 +23,14 @@ class Evaluation:
     prep: Prepared
     evaluator: Any
 
-    def sample(self, n, labels=None, seed=0):
-        return self.generator.sample(n, labels, seed)
+    def sample(self, n, labels=None, seed=0, length=None):
+        return self.generator.sample(n, labels, seed, length=length)
 
 
 def evaluate_run(run: Path, data: str | None = None, n: int | None = None, device: str = "cpu", log: bool = True,
-                 **overrides) -> Evaluation:
-    """overrides: option fields the modality lets `evaluate` change (Plugin.eval_flags), e.g. features."""
+                 progress: bool = True, **overrides) -> Evaluation:
+    """overrides: option fields the modality lets `evaluate` change (Plugin.eval_flags), e.g. features.
+    progress: a progress bar on stderr, for evaluators that have one (a `progress` attribute)."""
     run = Path(run)
     resolve_device(device)
     ck = load_checkpoint(_find_checkpoint(run))
@@ -57,6 +58,8 @@ def evaluate_run(run: Path, data: str | None = None, n: int | None = None, devic
         prep = adapt(prep, gen.codec)
     run_dir = run if run.is_dir() else run.parent
     evaluator = modality.make_evaluator(cfg, prep, run_dir)
+    if hasattr(evaluator, "progress"):
+        evaluator.progress = progress
     ev = Evaluation({}, run_dir, ck["step"], gen, prep, evaluator)
     bind = getattr(evaluator, "bind_generator", None)
     if bind is not None:          # likelihood metrics (text) need the net's probabilities, not only samples

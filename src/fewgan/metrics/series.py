@@ -11,14 +11,18 @@ Both scores work on windows (N, T, F) in the min-max scaled space the model trai
   of 128); the score is its mean absolute error on all real windows.
 
 The paper trains these for 2000 and 5000 iterations and averages over 10 repeats. Here the counts
-are parameters (defaults: the paper's iterations, 3 repeats, see docs/benchmarks.md for what the
-benchmark uses); every score comes with its standard deviation over repeats (`*_std`).
+come from `--protocol`: "timegan" = the paper's iterations, 3 repeats (the benchmark: 5); "quick"
+(the default, seconds of CPU) = 500 and 1000 iterations, 1 repeat: a weaker classifier and
+regressor, so quick scores are lower-is-better checks of one run against another, not numbers
+to put beside the paper's. Every score comes with its standard deviation over repeats (`*_std`).
 
-Finance checks compare returns of the decoded series (log returns where a feature is positive,
-differences otherwise), pooled within windows: excess kurtosis (fat tails), lag-1 autocorrelation of
-returns (about 0 for prices) and of absolute returns (volatility clustering, > 0 for real prices).
+Stylized facts and risk checks of the decoded returns (series_risk.py) run on long synthetic paths
+against the real series.
 """
 from __future__ import annotations
+
+import sys
+import time
 
 import numpy as np
 import torch
@@ -27,8 +31,12 @@ from torch import nn
 
 from ..train.checkpoint import isolated_rng
 from . import register
+from .series_risk import real_paths, risk_checks
 
 DISC_ITERS, PRED_ITERS, REPEATS, BATCH = 2000, 5000, 3, 128
+# iterations of the discriminative and predictive nets and repeats of each, by --protocol
+PROTOCOLS = {"quick": (500, 1000, 1), "timegan": (DISC_ITERS, PRED_ITERS, REPEATS)}
+EVAL_LENGTH, EVAL_PATHS = 250, 200      # risk checks: synthetic paths of about a trading year
 
 
 class _GRUHead(nn.Module):
@@ -47,7 +55,7 @@ def _hidden(features: int) -> int:
 
 
 def discriminative_once(real: torch.Tensor, fake: torch.Tensor, iters: int = DISC_ITERS, seed: int = 0,
-                        batch: int = BATCH) -> float:
+                        batch: int = BATCH, tick=None) -> float:
     g = torch.Generator().manual_seed(seed)
     real, fake = real.float(), fake.float()
     n = min(len(real), len(fake))
@@ -67,6 +75,8 @@ def discriminative_once(real: torch.Tensor, fake: torch.Tensor, iters: int = DIS
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if tick is not None:
+                tick()
         with torch.no_grad():
             x = torch.cat([real[k:], fake[k:]])
             y = torch.cat([torch.ones(n - k), torch.zeros(n - k)])
@@ -75,7 +85,7 @@ def discriminative_once(real: torch.Tensor, fake: torch.Tensor, iters: int = DIS
 
 
 def predictive_once(train: torch.Tensor, test: torch.Tensor, iters: int = PRED_ITERS, seed: int = 0,
-                    batch: int = BATCH) -> float:
+                    batch: int = BATCH, tick=None) -> float:
     """Train on `train` windows (synthetic), MAE of next-step last-feature prediction on `test` (real)."""
     g = torch.Generator().manual_seed(seed)
     train, test = train.float(), test.float()
@@ -97,6 +107,8 @@ def predictive_once(train: torch.Tensor, test: torch.Tensor, iters: int = PRED_I
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if tick is not None:
+                tick()
         with torch.no_grad():
             xt, yt = split(test)
             mae = (torch.sigmoid(net.head(net(xt)[0])) - yt).abs().mean(dim=(1, 2)).mean().item()
@@ -107,8 +119,8 @@ def predictive_once(train: torch.Tensor, test: torch.Tensor, iters: int = PRED_I
     "discriminative": ("min", 0.0, 0.5, "|accuracy - 0.5| of a post-hoc GRU telling real from synthetic windows"),
     "discriminative_std": ("min", 0.0, 0.5, "its standard deviation over repeats")})
 def discriminative(real: torch.Tensor, fake: torch.Tensor, iters: int = DISC_ITERS, repeats: int = REPEATS,
-                   seed: int = 0, **_) -> dict:
-    s = [discriminative_once(real, fake, iters, seed + r) for r in range(repeats)]
+                   seed: int = 0, tick=None, **_) -> dict:
+    s = [discriminative_once(real, fake, iters, seed + r, tick=tick) for r in range(repeats)]
     return {"discriminative": float(np.mean(s)), "discriminative_std": float(np.std(s))}
 
 
@@ -116,53 +128,9 @@ def discriminative(real: torch.Tensor, fake: torch.Tensor, iters: int = DISC_ITE
     "predictive": ("min", 0.0, 1.0, "MAE on real windows of a GRU trained on synthetic ones (next step, last feature)"),
     "predictive_std": ("min", 0.0, 1.0, "its standard deviation over repeats")})
 def predictive(real: torch.Tensor, fake: torch.Tensor, iters: int = PRED_ITERS, repeats: int = REPEATS,
-               seed: int = 0, **_) -> dict:
-    s = [predictive_once(fake, real, iters, seed + r) for r in range(repeats)]
+               seed: int = 0, tick=None, **_) -> dict:
+    s = [predictive_once(fake, real, iters, seed + r, tick=tick) for r in range(repeats)]
     return {"predictive": float(np.mean(s)), "predictive_std": float(np.std(s))}
-
-
-def returns(windows: np.ndarray) -> np.ndarray:
-    """(N, T-1, F) per-window returns: log returns for features that are positive, else differences."""
-    w = np.asarray(windows, np.float64)
-    pos = (w > 0).all(axis=(0, 1))
-    r = np.diff(w, axis=1)
-    if pos.any():
-        r[..., pos] = np.diff(np.log(w[..., pos]), axis=1)
-    return r
-
-
-def _acf1(r: np.ndarray) -> np.ndarray:
-    """Lag-1 autocorrelation per feature, pooled over windows (series demeaned per feature)."""
-    d = r - r.mean(axis=(0, 1), keepdims=True)
-    num = (d[:, 1:] * d[:, :-1]).sum(axis=(0, 1))
-    den = (d * d).sum(axis=(0, 1))
-    return num / np.maximum(den, 1e-300)
-
-
-def finance_stats(windows: np.ndarray) -> dict:
-    r = returns(windows)
-    flat = r.reshape(-1, r.shape[-1])
-    d = flat - flat.mean(0)
-    kurt = (d ** 4).mean(0) / np.maximum((d ** 2).mean(0) ** 2, 1e-300) - 3
-    return {"kurtosis": float(np.mean(kurt)), "acf_returns": float(np.mean(_acf1(r))),
-            "acf_abs_returns": float(np.mean(_acf1(np.abs(r))))}
-
-
-@register("finance", {
-    "kurtosis_gap": ("min", 0.0, float("inf"), "|excess kurtosis of synthetic returns - that of real returns|"),
-    "acf_returns_gap": ("min", 0.0, 2.0, "|lag-1 autocorrelation of returns, synthetic - real|"),
-    "acf_abs_returns_gap": ("min", 0.0, 2.0, "|lag-1 autocorrelation of absolute returns (volatility "
-                                                "clustering), synthetic - real|")})
-def finance(real: np.ndarray, fake: np.ndarray, **_) -> dict:
-    """real, fake: decoded windows (N, T, F) in original units."""
-    a, b = finance_stats(real), finance_stats(fake)
-    out = {}
-    for k in a:
-        out[f"{k}_real"], out[f"{k}_fake"] = a[k], b[k]
-    out.update(kurtosis_gap=abs(a["kurtosis"] - b["kurtosis"]),
-               acf_returns_gap=abs(a["acf_returns"] - b["acf_returns"]),
-               acf_abs_returns_gap=abs(a["acf_abs_returns"] - b["acf_abs_returns"]))
-    return out
 
 
 def pca_2d(real: np.ndarray, fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,30 +142,92 @@ def pca_2d(real: np.ndarray, fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (a - mu) @ vt[:2].T, (b - mu) @ vt[:2].T
 
 
+class EvalProgress:
+    """A one-line bar on stderr for an evaluation: iterations done of the scores' total, ETA."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled = max(1, total), 0, enabled
+        self.t0 = self.t_last = time.perf_counter()
+        self.tty = sys.stderr.isatty()
+        self.what = ""
+
+    def __call__(self) -> None:
+        self.done += 1
+        now = time.perf_counter()
+        # a tty redraws at most 5 times a second; a log file gets a line per 10%
+        due = now - self.t_last > 0.2 if self.tty else self.done * 10 // self.total > (self.done - 1) * 10 // self.total
+        if self.enabled and (due or self.done == self.total):
+            self.t_last = now
+            el = now - self.t0
+            eta = el / self.done * (self.total - self.done)
+            line = (f"evaluating: {self.what} {self.done}/{self.total} iterations "
+                    f"{100 * self.done / self.total:3.0f}% ETA {eta:.0f}s")
+            sys.stderr.write(("\r" + line.ljust(79)) if self.tty else line + "\n")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty and self.done:
+            self.done = 0       # closes once
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
 class SeriesEvaluator:
-    """Scores G's windows against the real windows; `last_fake` holds the windows last scored."""
+    """Scores G's windows against the real windows; `last_fake` holds the windows last scored.
+
+    protocol: "quick" (the default: a user can wait for it) or "timegan" (the paper's iteration
+    counts); disc_iters / pred_iters / repeats override the protocol's counts when not None.
+    Risk checks run on `paths` synthetic paths of `length` steps (default EVAL_LENGTH, at most the
+    real series' length) against the real series; on data of independent windows (sines), on
+    windows. `progress`: a bar on stderr (fewgan evaluate turns it on; training does not)."""
 
     def __init__(self, real: torch.Tensor, codec, n_fake: int | None = None, seed: int = 0,
-                 disc_iters: int = DISC_ITERS, pred_iters: int = PRED_ITERS, repeats: int = REPEATS,
-                 real_baseline: bool = False):
-        self.real, self.codec, self.seed = real.float(), codec, seed
+                 disc_iters: int | None = None, pred_iters: int | None = None, repeats: int | None = None,
+                 real_baseline: bool = False, protocol: str = "quick", length: int | None = None,
+                 paths: int = EVAL_PATHS, progress: bool = False):
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
+        d, p, r = PROTOCOLS[protocol]
+        self.real, self.codec, self.seed, self.protocol = real.float(), codec, seed, protocol
         self.n_fake = n_fake or len(real)
-        self.disc_iters, self.pred_iters, self.repeats = disc_iters, pred_iters, repeats
+        self.disc_iters, self.pred_iters, self.repeats = disc_iters or d, pred_iters or p, repeats or r
+        self.real_decoded = codec.decode(self.real)
+        self.real_long = real_paths(self.real_decoded)
+        self.long = self.real_long.shape[0] == 1
+        steps = self.real_long.shape[1]
+        self.length = min(length or EVAL_LENGTH, steps) if self.long else self.real.shape[1]
+        self.paths, self.progress = paths, progress
         self.last_fake: torch.Tensor | None = None
+        self.real_baseline = real_baseline
         self.baseline = self._baseline() if real_baseline else {}
 
-    def _baseline(self) -> dict:
+    def _baseline(self, tick=None) -> dict:
         """Real vs real: the predictive score of a GRU trained and tested on the real windows
         (TimeGAN's "original data" reference row)."""
-        return predictive(self.real, self.real, self.pred_iters, self.repeats, self.seed)
+        return predictive(self.real, self.real, self.pred_iters, self.repeats, self.seed, tick=tick)
 
     def evaluate(self, sample) -> dict:
-        fake = self.last_fake = sample(self.n_fake, None, self.seed + 12345).float()
-        out = {**discriminative(self.real, fake, self.disc_iters, self.repeats, self.seed),
-               **predictive(self.real, fake, self.pred_iters, self.repeats, self.seed),
-               **finance(self.codec.decode(self.real), self.codec.decode(fake))}
+        """sample(n, labels, seed, length=None) -> (n, steps, F) scaled windows or paths."""
+        bar = EvalProgress(self.repeats * (self.disc_iters + self.pred_iters), self.progress)
+        threads = torch.get_num_threads()
+        # One thread: these GRUs are tiny; on a busy 2-core machine two threads made each step
+        # 5-30x slower (spinning workers), measured in docs/benchmarks.md.
+        torch.set_num_threads(1)
+        try:
+            fake = self.last_fake = sample(self.n_fake, None, self.seed + 12345).float()
+            bar.what = "discriminative"
+            out = discriminative(self.real, fake, self.disc_iters, self.repeats, self.seed, tick=bar)
+            bar.what = "predictive"
+            out.update(predictive(self.real, fake, self.pred_iters, self.repeats, self.seed, tick=bar))
+            bar.close()
+            paths = sample(self.paths, None, self.seed + 777, length=self.length).float() if self.long else fake
+        finally:
+            bar.close()
+            torch.set_num_threads(threads)
+        out.update(risk_checks(self.real_decoded, self.codec.decode(paths), list(self.codec.columns), self.length))
         out.update(n_real=len(self.real), n_fake=len(fake), disc_iters=self.disc_iters,
-                   pred_iters=self.pred_iters, repeats=self.repeats)
+                   pred_iters=self.pred_iters, repeats=self.repeats, protocol=self.protocol,
+                   eval_length=self.length, eval_paths=len(paths))
         out.update({f"real_baseline_{k}": v for k, v in self.baseline.items()})
         return out
 
@@ -215,9 +245,9 @@ def verdicts(res: dict) -> list[tuple[str, str]]:
         lines.append(("predictive", f"predictive score (train on synthetic, test on real, MAE) {res['predictive']:.4f}"
                       + (f" vs {b:.4f} when trained on real" if b is not None else "")
                       + ": lower is better; the real-data score is the floor."))
-    if "kurtosis_gap" in res:
-        lines.append(("kurtosis_gap", f"returns: excess kurtosis {res['kurtosis_fake']:.2f} synthetic vs "
-                      f"{res['kurtosis_real']:.2f} real; lag-1 autocorrelation {res['acf_returns_fake']:.2f} vs "
-                      f"{res['acf_returns_real']:.2f}; of absolute returns {res['acf_abs_returns_fake']:.2f} vs "
-                      f"{res['acf_abs_returns_real']:.2f} (volatility clustering)."))
-    return lines
+    if res.get("protocol") == "quick":
+        lines.append(("protocol", f"quick protocol ({res['disc_iters']} / {res['pred_iters']} iterations, "
+                      f"{res['repeats']} repeat): compare runs with it; for numbers beside TimeGAN's paper use "
+                      "fewgan evaluate RUN --protocol timegan."))
+    from .series_risk import verdicts as risk_verdicts
+    return lines + risk_verdicts(res)

@@ -218,8 +218,8 @@ class Engine:
             self.modality.preview(samples, self.prep.codec, self.out / "samples" / f"step-{self.step:06d}.png")
 
     # -- evaluation -----------------------------------------------------------------------------
-    def sample_fn(self, n: int, labels: torch.Tensor | None, seed: int) -> torch.Tensor:
-        return generate(self.G_ema, self.cfg.z_dim, n, self.device, self.prep.codec, labels, seed)
+    def sample_fn(self, n: int, labels: torch.Tensor | None, seed: int, length: int | None = None) -> torch.Tensor:
+        return generate(self.G_ema, self.cfg.z_dim, n, self.device, self.prep.codec, labels, seed, length=length)
 
     def evaluate(self) -> dict:
         """Metrics on G_ema samples -> metrics.jsonl; keeps best.pt by the primary metric."""

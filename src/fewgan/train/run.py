@@ -185,9 +185,9 @@ class TrainedGenerator:
             G.load_state_dict(ck["G_ema"])
         self.G = G.to(self.device).eval().requires_grad_(False)
 
-    def sample(self, n: int, labels=None, seed: int = 0) -> torch.Tensor:
+    def sample(self, n: int, labels=None, seed: int = 0, length: int | None = None) -> torch.Tensor:
         """n raw samples (float, the model's own space) on the CPU; see sampling.generate."""
-        return generate(self.G, self.config.z_dim, n, self.device, self.codec, labels, seed)
+        return generate(self.G, self.config.z_dim, n, self.device, self.codec, labels, seed, length=length)
 
     @classmethod
     def open(cls, path: Path, device: str = "cpu") -> "TrainedGenerator":

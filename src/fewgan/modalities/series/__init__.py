@@ -8,6 +8,7 @@ from ...options import Options, option
 from .. import Plugin
 
 MODELS = ("rgan", "timegan")
+PROTOCOLS = ("quick", "timegan")
 TIMEGAN_ONLY = ("cell", "ae_steps", "sup_steps", "g_steps", "diff_moments")
 
 
@@ -28,9 +29,16 @@ class SeriesOptions(Options):
     reverse: bool = option(False, "reverse the row order (TimeGAN does this to the stock file)")
     fill: str = option("none", "NaN gaps: none (error) or ffill (carry the last value forward)",
                        choices=("none", "ffill"))
-    disc_iters: int = option(2000, "discriminative-score classifier iterations", minimum=1)
-    pred_iters: int = option(5000, "predictive-score regressor iterations", minimum=1)
-    eval_repeats: int = option(3, "repeats of each score (mean, std)", minimum=1)
+    protocol: str = option("quick", "evaluation: quick (seconds: 500 / 1000 iterations, 1 repeat) or timegan "
+                                    "(the paper's 2000 / 5000 iterations, 3 repeats: minutes)", choices=PROTOCOLS)
+    disc_iters: int | None = option(None, "quick protocol: discriminative-score classifier iterations [500] "
+                                          "(timegan: always the paper's 2000)", minimum=1, auto=True)
+    pred_iters: int | None = option(None, "quick protocol: predictive-score regressor iterations [1000] "
+                                          "(timegan: always the paper's 5000)", minimum=1, auto=True)
+    eval_repeats: int | None = option(None, "repeats of each score (mean, std) [quick 1, timegan 3]", minimum=1,
+                                      auto=True)
+    eval_length: int | None = option(None, "steps of the synthetic paths the risk checks use (acf, VaR, drawdown) "
+                                           "[250, at most the real series]", minimum=12, auto=True)
 
     def check(self) -> None:
         if self.model == "rgan":
@@ -48,7 +56,9 @@ class SeriesOptions(Options):
         if "model" not in old and legacy <= set(old):
             # before diff_moments existed TimeGANPhases read 0 (TimeGAN's own loss)
             old = {"g_steps": 2, "diff_moments": 0.0, **old, "model": "timegan"}
-        return old
+        # format 1 saved the evaluation counts of its day's defaults: they are now the protocol's
+        old_defaults = {"disc_iters": 2000, "pred_iters": 5000, "eval_repeats": 3}
+        return {k: v for k, v in old.items() if old_defaults.get(k, object()) != v}
 
 
 @dataclass
@@ -65,6 +75,7 @@ PLUGIN = Plugin(
     data_help="sines, macro, or a CSV file of numeric columns",
     default_data="sines",
     sample_options=SeriesSampleOptions,
+    eval_flags=("protocol", "eval_repeats", "eval_length"),
     metrics=("fewgan.metrics.series",),
     formats=(".csv", ".npy"),
     smoke=("--data", "sines", "--seq-len", "8", "--hidden", "4", "--batch", "16", "--z-dim", "4", "--disc-iters", "20", "--pred-iters", "20", "--eval-repeats", "1", "--eval-n", "64"),

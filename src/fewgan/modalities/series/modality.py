@@ -261,8 +261,10 @@ class SeriesModality:
     def make_evaluator(self, cfg: TrainConfig, prep: Prepared, cache_dir: Path | None, real_baseline: bool = False):
         from ...metrics.series import SeriesEvaluator
         o = cfg.options
-        return SeriesEvaluator(prep.x, prep.codec, cfg.eval_n, cfg.seed, o.disc_iters, o.pred_iters,
-                               o.eval_repeats, real_baseline)
+        quick = o.protocol == "quick"       # timegan: the paper's iteration counts, whatever was set
+        return SeriesEvaluator(prep.x, prep.codec, cfg.eval_n, cfg.seed, o.disc_iters if quick else None,
+                               o.pred_iters if quick else None, o.eval_repeats, real_baseline, o.protocol,
+                               o.eval_length)
 
     def verdicts(self, results: dict) -> list[tuple[str, str]]:
         from ...metrics.series import verdicts
@@ -282,7 +284,8 @@ class SeriesModality:
         panels.append(("PCA of real vs synthetic windows", img_tag(scatter_png(a, b))
                        + "<p>Flattened windows (scaled space) projected on the first two principal components of "
                        f"the real windows; {n} of each. Synthetic points should cover the real cloud.</p>"))
-        return panels
+        from .report import risk_panels
+        return panels + risk_panels(ev.results, list(codec.columns), img_tag)
 
     def decode(self, samples: torch.Tensor, codec: SeriesCodec) -> np.ndarray:
         return codec.decode(samples)
