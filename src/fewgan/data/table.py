@@ -241,8 +241,9 @@ def _column_meta(name: str, s: pd.Series, want: str | None) -> dict:
         if kind is None:
             kind = "categorical" if is_int and obs.nunique() <= FEW_VALUES else "continuous"
         if kind == "continuous":
-            meta.update(is_int=is_int, min=float(values.min()), max=float(values.max()),
-                        decimals=_decimals(values))
+            lo, hi = (int(obs.min()), int(obs.max())) if pd.api.types.is_integer_dtype(s.dtype) else \
+                (float(values.min()), float(values.max()))     # exact bounds of integers past 2^53
+            meta.update(is_int=is_int, min=lo, max=hi, decimals=_decimals(values))
     if kind == "datetime":
         secs = _to_seconds(obs)
         meta.update(is_int=False, min=float(secs.min()), max=float(secs.max()), decimals=None)

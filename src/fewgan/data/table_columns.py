@@ -193,7 +193,10 @@ def numbers_to_series(v: np.ndarray, c: dict) -> pd.Series:
         return s.astype(want)
     dtype = c["dtype"]
     if dtype.startswith(("int", "uint")) and not np.isnan(v).any():
-        return pd.Series(v.astype(dtype))
+        out = v.astype(dtype)
+        if isinstance(c.get("min"), int) and isinstance(c.get("max"), int):   # beyond 2^53 float64 rounds
+            out = np.clip(out, c["min"], c["max"]).astype(dtype)                # past the bound: clip as ints
+        return pd.Series(out)
     if dtype.startswith(("Int", "UInt")):
         return pd.Series(v).round().astype(dtype)
     return pd.Series(v.astype(dtype if dtype.startswith("float") else "float64"))

@@ -182,7 +182,7 @@ def get_extractor(kind: str, x: torch.Tensor, y: torch.Tensor | None, fingerprin
     path = Path(cache_dir) / f"extractor-domain-{fingerprint}-{x.shape[-1]}px-v{EXTRACTOR_VERSION}.pt" \
         if cache_dir else None
     if path is not None and path.is_file():
-        return DomainClassifier.from_state(load_checkpoint(path))
+        return DomainClassifier.from_state(load_checkpoint(path, required={}))   # a cache file, not a run
     clf = DomainClassifier.train(x, y, seed)
     if path is not None:
         save_checkpoint(path, clf.state_dict())

@@ -174,7 +174,7 @@ def get_clip_encoder(x, y, fp: str, cache_dir: Path | None, steps: int, seed: in
     t, c, h = x.shape[1], x.shape[2], x.shape[-1]
     path = Path(cache_dir) / f"clip-encoder-{fp}-{t}f-{h}px-{steps}s-v{ENCODER_VERSION}.pt" if cache_dir else None
     if path is not None and path.is_file():
-        s = load_checkpoint(path)
+        s = load_checkpoint(path, required={})     # a cache file, not a run
         with isolated_rng(0):
             net = ClipEncoder(c, s["n_classes"])
         net.load_state_dict(s["net"])
