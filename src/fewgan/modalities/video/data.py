@@ -151,9 +151,8 @@ def from_arrays(arr, y=None, name: str = "array") -> VideoData:
 
 
 def _natural_res(hw) -> int:
-    ok = [b * 2 ** k for k in range(1, 6) for b in range(4, 8) if 8 <= b * 2 ** k <= 128]
-    side = min(hw)
-    return min(ok, key=lambda r: (abs(r - side), -r))
+    from ...data.image import _natural_res as image_res     # the sizes the frame networks support
+    return image_res(min(hw))
 
 
 def _load_npy(path: Path) -> VideoData:
