@@ -19,6 +19,7 @@ training (combinations, dtypes of dropped totals): plain JSON for the checkpoint
 """
 from __future__ import annotations
 
+import abc
 import operator
 import re
 
@@ -33,14 +34,16 @@ _NAME = r"[^<>=,+\-\s][^<>=,+\-]*?"
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
 
-class Constraint:
+class Constraint(abc.ABC):
     text: str
 
+    @abc.abstractmethod
     def check(self, df: pd.DataFrame) -> np.ndarray:      # bool per row: satisfied (or NaN involved)
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def columns(self) -> list[str]:
-        raise NotImplementedError
+        ...
 
     def forward(self, df: pd.DataFrame) -> pd.DataFrame:  # training frame -> what the codec models
         return df
