@@ -102,10 +102,16 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
     assert p.read_text() == "good" and len(list(tmp_path.iterdir())) == 1
 
 
+def _dist(a: dict, b: dict) -> float:
+    """L2 distance between two state dicts' floating tensors."""
+    return sum(float(((a[k].double() - t.double()) ** 2).sum()) for k, t in b.items() if t.is_floating_point()) ** .5
+
+
 @pytest.mark.parametrize("name", ["image", "table", "series"])
 def test_format_1_run_resumes(name, tmp_path, cli, monkeypatch):
     """A run written by fewgan before typed options (tests/fixtures/v1, 6 of 12 steps) resumes with
-    today's code to the weights the old code reached in 12 steps straight."""
+    today's code to the weights the old code reached in 12 steps straight (bitwise on the fixture's
+CPU; within 10% of the distance the resumed steps travel on others)."""
     import shutil
     run = tmp_path / name
     shutil.copytree(FIXTURES / name, run)
@@ -117,8 +123,14 @@ def test_format_1_run_resumes(name, tmp_path, cli, monkeypatch):
     assert code == 0, err
     new, old = load_checkpoint(run / "checkpoint.pt"), load_checkpoint(FIXTURES / f"{name}-straight.pt")
     assert new["step"] == old["step"] == 12
+    mid = load_checkpoint(FIXTURES / name / "checkpoint.pt")
     for part in ("G", "D", "G_ema"):
-        for k, t in old[part].items():
-            # bitwise on the machine the fixture was made on; a tolerance for other CPUs' kernels
-            assert torch.allclose(new[part][k].float(), t.float(), rtol=1e-4, atol=1e-6), (part, k)
+        # Bitwise on the CPU the fixture was made on. Other CPUs' conv and GRU kernels round
+        # differently and Adam amplifies it: measured on an AMD EPYC, the gap to the old code's
+        # weights was 0.3% (image), 0 (table) and 5% (series) of the distance the 6 resumed steps
+        # moved them. A resume that lost state moves D by far more: measured, zeroed Adam moments
+        # 0.33 / 0.55 / 0.51 and a reseeded torch RNG 0.12 / 1.0 / 0.23 (image / table / series).
+        gap = _dist(new[part], old[part])
+        moved = _dist(mid[part], old[part])
+        assert gap <= 0.1 * moved, (part, gap, moved)
     assert json.loads((run / "config.json").read_text())["format"] == 2    # rewritten in today's format
