@@ -1,17 +1,25 @@
 """`fewgan export`: a run's G_ema as a portable graph (ONNX, or a torch.export .pt2 program).
 
-The graph's inputs are what G reads: `z`, the noise (batch, *noise_shape), float32 standard normal,
-and where the run has them `c`, its conditions (image class ids, int64 (batch,); table condition
-vectors, float32 (batch, cond_dim)); the batch dimension is dynamic. Its output `x` is G's raw
-output in the model's own space. Next to the graph goes `<name>.json` with everything a user needs
-to draw the inputs and decode the output, from the modality's `export_info(codec)`; a modality
-without it is refused (an undocumented output is not a usable export).
+By default the graph's inputs are what G reads: `z`, the noise (batch, *noise_shape), float32
+standard normal, and where the run has them `c`, its conditions (image and video class ids, int64
+(batch,); table condition vectors, float32 (batch, cond_dim)). Its output `x` is G's raw output in
+the model's own space. Next to the graph goes `<name>.json` with everything a user needs to draw the
+inputs and decode the output, from the modality's `export_info(codec)`; a modality without it is
+refused (an undocumented output is not a usable export).
+
+A modality whose G is not one call from noise to data (text: a sampling loop) supplies the module
+to export instead, with the optional hook `export_module(gen, n, seed) -> Exportable`: the module,
+example inputs for n samples, the input and output names and what the JSON says about each (text
+exports its per-step cell, see modalities/text/modality.py). Either way axis 0 of every input and
+output is the batch, dynamic in the graph; the JSON lists the inputs under "inputs" and the output
+under "output" (or, for a graph with several, under "outputs").
 """
 from __future__ import annotations
 
 import json
 import os
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -24,6 +32,25 @@ from .train.sampling import conditions, noise_shape
 FORMATS = ("onnx", "pt2")
 OPSET = 20
 EXAMPLE_BATCH = 4       # traced with this batch; the exported batch dimension is symbolic
+
+
+@dataclass
+class Exportable:
+    """What `fewgan export` traces: module(*inputs) returns one tensor or a tuple of them; axis 0 of
+    every input and output is the batch. notes: per input or output name, entries (JSON values)
+    added to its description in the JSON, e.g. {"z": {"distribution": "independent standard normal"}}."""
+    module: nn.Module
+    inputs: tuple[torch.Tensor, ...]
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    notes: dict[str, dict] = field(default_factory=dict)
+
+    def run(self) -> tuple[torch.Tensor, ...]:
+        """The module's outputs on the example inputs, always as a tuple (no grad, eval mode)."""
+        self.module.eval()
+        with torch.no_grad():
+            out = self.module(*self.inputs)
+        return out if isinstance(out, tuple) else (out,)
 
 
 class _Generator(nn.Module):
@@ -45,20 +72,31 @@ def example_inputs(gen, n: int = EXAMPLE_BATCH, seed: int = 0) -> tuple[torch.Te
     return (z,) if c is None else (z, c)
 
 
-def export_metadata(gen, inputs: tuple[torch.Tensor, ...], fmt: str) -> dict:
+def exportable(gen, n: int = EXAMPLE_BATCH, seed: int = 0) -> Exportable:
+    """The modality's own export_module if it has one, else G as forward(z) or forward(z, c)."""
+    own = getattr(gen.modality, "export_module", None)
+    if own is not None:
+        return own(gen, n, seed)
+    inputs = tuple(t.to(gen.device) for t in example_inputs(gen, n, seed))
+    return Exportable(_Generator(gen.G, len(inputs) == 2), inputs, ("z", "c")[:len(inputs)], ("x",),
+                      {"z": {"distribution": "independent standard normal"}})
+
+
+def _describe(name: str, t: torch.Tensor, notes: dict) -> dict:
+    return {"name": name, "dtype": str(t.dtype).replace("torch.", ""), "shape": ["batch", *t.shape[1:]],
+            **notes.get(name, {})}
+
+
+def export_metadata(gen, ex: Exportable, fmt: str) -> dict:
     info = getattr(gen.modality, "export_info", None)
     if info is None:
         raise UsageError(f"{gen.config.modality} runs cannot be exported yet: the {gen.config.modality} "
                          "modality has no export_info (what a user needs to decode the output)")
-    names = ("z", "c")[:len(inputs)]
-    spec = [{"name": n, "dtype": str(t.dtype).replace("torch.", ""), "shape": ["batch", *t.shape[1:]]}
-            for n, t in zip(names, inputs)]
-    spec[0]["distribution"] = "independent standard normal"
-    with torch.no_grad():
-        out = gen.G(*inputs) if len(inputs) == 2 else gen.G(inputs[0], None)
+    outs = [_describe(n, t, ex.notes) for n, t in zip(ex.output_names, ex.run())]
     return {"format": "fewgan-export/1", "graph_format": fmt, "modality": gen.config.modality,
-            "step": gen.checkpoint["step"], "z_dim": gen.config.z_dim, "inputs": spec,
-            "output": {"name": "x", "dtype": "float32", "shape": ["batch", *out.shape[1:]]},
+            "step": gen.checkpoint["step"], "z_dim": gen.config.z_dim,
+            "inputs": [_describe(n, t, ex.notes) for n, t in zip(ex.input_names, ex.inputs)],
+            **({"output": outs[0]} if len(outs) == 1 else {"outputs": outs}),
             "decode": info(gen.codec)}
 
 
@@ -77,11 +115,10 @@ def export_run(run: Path, out: Path, fmt: str | None = None, device: str = "cpu"
     calibrate = getattr(gen.codec, "calibrate", None)
     if calibrate is not None:       # tables: fix the missing-value cuts and marginal maps the JSON hands out
         calibrate(gen.sample)
-    inputs = tuple(t.to(gen.device) for t in example_inputs(gen))
-    meta = export_metadata(gen, inputs, fmt)       # refuses a modality without export_info first
-    model = _Generator(gen.G, len(inputs) == 2).eval()
+    ex = exportable(gen)
+    meta = export_metadata(gen, ex, fmt)       # refuses a modality without export_info first
     batch = torch.export.Dim("batch", min=1, max=1 << 30)
-    dynamic = {"z": {0: batch}, **({"c": {0: batch}} if len(inputs) == 2 else {})}
+    dynamic = tuple({0: batch} for _ in ex.inputs)      # positional: the module's argument names are its own
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     try:
@@ -89,9 +126,9 @@ def export_run(run: Path, out: Path, fmt: str | None = None, device: str = "cpu"
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", UserWarning)
             if fmt == "onnx":
-                _onnx(model, inputs, dynamic, tmp)
+                _onnx(ex, dynamic, tmp)
             else:
-                ep = torch.export.export(model, inputs, dynamic_shapes=dynamic)
+                ep = torch.export.export(ex.module.eval(), ex.inputs, dynamic_shapes=dynamic)
                 torch.export.save(ep, str(tmp))
         os.replace(tmp, out)
     finally:
@@ -102,13 +139,13 @@ def export_run(run: Path, out: Path, fmt: str | None = None, device: str = "cpu"
     return out, meta_path
 
 
-def _onnx(model: nn.Module, inputs: tuple, dynamic: dict, path: Path) -> None:
+def _onnx(ex: Exportable, dynamic: tuple, path: Path) -> None:
     try:
         import onnx  # noqa: F401  (torch.onnx's dynamo exporter needs onnx and onnxscript)
         import onnxscript  # noqa: F401
     except ImportError:
         raise UsageError("ONNX export needs onnx and onnxscript: pip install 'fewgan[export]'") from None
-    names = ["z", "c"][:len(inputs)]
-    prog = torch.onnx.export(model, inputs, input_names=names, output_names=["x"], dynamic_shapes=dynamic,
-                             opset_version=OPSET, dynamo=True, external_data=False, verbose=False)
+    prog = torch.onnx.export(ex.module.eval(), ex.inputs, input_names=list(ex.input_names),
+                             output_names=list(ex.output_names), dynamic_shapes=dynamic, opset_version=OPSET,
+                             dynamo=True, external_data=False, verbose=False)
     prog.save(str(path))

@@ -13,14 +13,27 @@ from ...api import GAN
 from ...config import TrainConfig
 from ...errors import UsageError
 from .. import Prepared
-from .data import (BUILTIN, UNK, TextCodec, check_lengths, lines_fingerprint, lines_of, names_lines, read_lines,
+from .data import (BUILTIN, EOS, UNK, TextCodec, check_lengths, lines_fingerprint, lines_of, names_lines, read_lines,
                    split_heldout)
-from .nets import TextDiscriminator, TextGenerator
+from .nets import TextCell, TextDiscriminator, TextGenerator
 
 HIDDEN, BATCH, EVAL_N = 128, 64, 1000
 DEFAULT_MLE, DEFAULT_ADV = 1000, 500      # steps: names overfits past ~1000 MLE steps (held-out NLL 1.87 -> 1.95 at 2000)
 EMA_STEPS = 50                            # EMA half-life of G in steps
 SPLIT_SEED = 0                            # the held-out split is fixed: every run of a dataset shares it
+
+# How TextGenerator.sample draws a line, step t = 0 .. steps-1, for the export JSON (keep in step with it).
+SAMPLING_RULES = [
+    "logits, h = cell(token, h)",
+    "p = softmax(logits / temperature) in float32 (temperature 1 samples the model; fewgan's --temperature)",
+    "u = a uniform(0, 1) draw per line and step; fewgan's own: u = Phi(z[:, t]) = 0.5 * (1 + erf(z / sqrt(2))) "
+    "with z standard normal, shape (batch, steps)",
+    "next = the number of entries of cumsum(p) below u, at most len(vocab) - 1 (inverse CDF); greedy: argmax(p)",
+    "at the last step (t = steps - 1) next = eos: every line ends by max_len",
+    "a prefix (fewer than steps tokens, each in vocab): next = its t-th token's id while t < its length",
+    "a line that has ended keeps eos; the loop may stop once every line has ended",
+    "token = next",
+]
 
 
 @dataclass
@@ -146,6 +159,31 @@ class TextModality:
         """samples/step-N.txt: the fixed-noise lines of G_ema, one per line."""
         from ...train.checkpoint import atomic_write_text
         atomic_write_text(Path(path).with_suffix(".txt"), "\n".join(codec.decode(samples)) + "\n")
+
+    def export_module(self, gen, n: int, seed: int = 0):
+        """`fewgan export`: G's per-step cell (token, h) -> (logits, h_next) (sampling is a loop with
+        random draws, so it stays with the caller); examples: random previous ids (BOS included) and
+        states in (-1, 1), where a GRU's state lives."""
+        from ...export import Exportable
+        g = torch.Generator().manual_seed(seed)
+        token = torch.randint(gen.codec.n_vocab + 1, (n,), generator=g)
+        h = torch.rand(n, gen.G.rnn.hidden_size, generator=g) * 2 - 1
+        notes = {"token": {"meaning": "the previous token id; bos (decode.special_ids) at the first step"},
+                 "h": {"meaning": "the GRU state", "initial": "zeros"},
+                 "logits": {"meaning": "next-token logits over decode.vocab"},
+                 "h_next": {"meaning": "the state to feed back as h"}}
+        return Exportable(TextCell(gen.G), (token.to(gen.device), h.to(gen.device)), ("token", "h"),
+                          ("logits", "h_next"), notes)
+
+    def export_info(self, codec: TextCodec) -> dict:
+        """`fewgan export`: what runs the cell's loop as TextGenerator.sample does (docs/tensorflow.md)."""
+        return {"vocab": list(codec.vocab), "tokens": codec.tokens, "joiner": "" if codec.tokens == "char" else " ",
+                "special_ids": {"bos": codec.n_vocab, "eos": EOS, "pad": EOS,
+                                "unk": UNK if codec.tokens == "word" else None},
+                "max_len": codec.max_len, "steps": codec.seq_len,
+                "start": {"token": codec.n_vocab, "h": "zeros, shape of the input h"},
+                "sampling": SAMPLING_RULES,
+                "to_text": "the ids before the first eos, vocab[id] each, joined by joiner"}
 
     def write_samples(self, gen, n: int, path: Path, seed: int = 0, temperature: float = 1.0,
                       prefix: str | None = None) -> None:

@@ -8,6 +8,9 @@ G is a GRU language model over token ids (0 = end of line). It is used three way
   relaxed(beta)        free running with Gumbel noise from torch's global generator: the hard
                        token argmax(logits + g) feeds the next step, D sees softmax(beta (logits + g))
                        (RelGAN); positions after the end are exact one-hot EOS, like real padding.
+  step(tok, h)         one step of both free-running loops: (B,) previous ids (BOS = n_vocab at the
+                       start), (B, hidden) state or None (zeros) -> (B, V) logits, (B, hidden) state;
+                       `fewgan export` writes this cell (TextCell) as the text graph.
 D is a CNN over (soft) one-hot sequences (B, L, V): a linear token embedding, 1-D convolutions of
 several widths, max over time, a small MLP -> one logit per line.
 """
@@ -35,7 +38,12 @@ class TextGenerator(nn.Module):
         return self.out(h)
 
     def _start(self, b: int, device) -> tuple[torch.Tensor, None]:
-        return torch.full((b, 1), self.n_vocab, dtype=torch.long, device=device), None
+        return torch.full((b,), self.n_vocab, dtype=torch.long, device=device), None
+
+    def step(self, tok: torch.Tensor, h: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,) ids, (B, hidden) state or None (the GRU's zeros) -> ((B, V) logits, (B, hidden) state)."""
+        o, h = self.rnn(self.emb(tok[:, None]), None if h is None else h[None])
+        return self.out(o[:, 0]), h[0]
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         return self.sample(z, 1.0, c).float()
@@ -48,8 +56,8 @@ class TextGenerator(nn.Module):
         ended = torch.zeros(b, dtype=torch.bool, device=z.device)
         out = []
         for t in range(L):
-            o, h = self.rnn(self.emb(tok), h)
-            p = torch.softmax(self.out(o[:, 0]).float() / temperature, -1)   # (B, V)
+            logit, h = self.step(tok, h)
+            p = torch.softmax(logit.float() / temperature, -1)             # (B, V)
             nxt = (p.cumsum(-1) < u[:, t:t + 1]).sum(-1).clamp_(max=self.n_vocab - 1)
             if t == L - 1:
                 nxt = torch.full_like(nxt, EOS)                         # every line ends by max_len
@@ -58,7 +66,7 @@ class TextGenerator(nn.Module):
             nxt = torch.where(ended, torch.full_like(nxt, EOS), nxt)
             ended |= nxt == EOS
             out.append(nxt)
-            tok = nxt[:, None]
+            tok = nxt
         return torch.stack(out, 1)
 
     def relaxed(self, b: int, beta: float, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,8 +76,7 @@ class TextGenerator(nn.Module):
         eos = F.one_hot(torch.tensor(EOS, device=device), self.n_vocab).float()
         soft, hard = [], []
         for t in range(self.seq_len):
-            o, h = self.rnn(self.emb(tok), h)
-            logit = self.out(o[:, 0])
+            logit, h = self.step(tok, h)
             u = torch.rand_like(logit).clamp_(1e-10, 1 - 1e-7)
             g = logit - torch.log(-torch.log(u))                       # logits + Gumbel noise
             nxt = g.argmax(-1)
@@ -81,7 +88,7 @@ class TextGenerator(nn.Module):
             nxt = torch.where(ended, torch.full_like(nxt, EOS), nxt)
             ended = ended | (nxt == EOS)
             hard.append(nxt)
-            tok = nxt[:, None]
+            tok = nxt
         return torch.stack(soft, 1), torch.stack(hard, 1)
 
     def nll(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,3 +119,16 @@ class TextDiscriminator(nn.Module):
         e = self.emb(x).transpose(1, 2)                                # (B, E, L)
         h = torch.cat([F.leaky_relu(conv(e), 0.2).amax(-1) for conv in self.convs], 1)
         return self.head(h)[:, 0]
+
+
+class TextCell(nn.Module):
+    """G's step as a graph with a fixed signature (token, h) -> (logits, h_next) for `fewgan export`:
+    the state is an input, so the loop, its sampling and its stopping rule stay with the caller."""
+
+    def __init__(self, G: TextGenerator):
+        super().__init__()
+        self.G = G
+
+    def forward(self, token: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, h = self.G.step(token, h)
+        return logits.float(), h.float()

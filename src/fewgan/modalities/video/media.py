@@ -13,7 +13,11 @@ def _upscale(n_side: int, min_side: int) -> int:
     return max(1, math.ceil(min_side / max(n_side, 1)))
 
 
-def grid_gif(clips: np.ndarray, nrow: int | None = None, min_side: int = 256, ms_per_frame: int = 100) -> bytes:
+MS_PER_FRAME = 100     # fewgan's GIFs play at 10 frames per second (clips carry no frame rate of their own)
+
+
+def grid_gif(clips: np.ndarray, nrow: int | None = None, min_side: int = 256,
+             ms_per_frame: int = MS_PER_FRAME) -> bytes:
     """uint8 (N, T, H, W, C) -> GIF bytes: one grid of all N clips per time step, looping."""
     from PIL import Image
     frames = [make_grid(clips[:, t], nrow) for t in range(clips.shape[1])]

@@ -20,7 +20,7 @@ from ...errors import UsageError
 from ...nets.image import stages_for
 from .. import Prepared
 from .data import VideoData, from_arrays, load_video
-from .media import grid_gif, gif_tag, strip_png
+from .media import MS_PER_FRAME, grid_gif, gif_tag, strip_png
 from .nets import VideoDiscriminator, VideoGenerator
 from .phases import VideoPhases
 
@@ -202,6 +202,17 @@ class VideoModality:
 
     def decode(self, samples: torch.Tensor, codec: VideoCodec) -> np.ndarray:
         return codec.decode(samples)
+
+    def export_info(self, codec: VideoCodec) -> dict:
+        """`fewgan export`: how to turn the graph's clips into frames (see VideoCodec.decode)."""
+        return {"layout": "NTCHW", "value_range": [-1.0, 1.0], "frames": codec.frames, "resolution": codec.res,
+                "channels": codec.channels,
+                "noise_rows": "z[:, 0] the content code, z[:, 1] the motion GRU's initial state, z[:, 2:] one "
+                              "row per frame (the frames / static baselines read only some rows)",
+                "to_uint8": "round((clip(x, -1, 1) + 1) * 127.5), then transpose to (N, T, H, W, C)",
+                "fps": None, "preview_fps": 1000 / MS_PER_FRAME,     # the data's own rate is not kept
+                "classes": codec.classes,
+                "condition": ("c: int64 class ids, index into classes" if codec.n_classes else None)}
 
     def preview(self, samples: torch.Tensor, codec: VideoCodec, path: Path) -> None:
         from ...train.checkpoint import atomic_write_bytes
