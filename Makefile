@@ -25,8 +25,10 @@ demo: $(STAMP)
 	$(BIN)/fewgan info $$out && \
 	echo "look at $$out/grid.png (samples), $$out/samples/ (progress) and $$out/losses.png"
 
+# Two pytest workers, one torch thread each (tests/conftest.py): both cores busy, none oversubscribed.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
