@@ -119,6 +119,7 @@ def corpus(d, runs):
         "huge -n": (["sample", ser, "-n", str(10 ** 12), "--out", d / "s.csv"], "-n"),
         "until unknown metric": ([*T, "--data", ok, "--until", "fidelity>=0.9"], "fidelity"),
         "until malformed": ([*I, "--until", "fd=30"], "--until"),
+        "until another modality's metric": ([*T, "--data", ok, "--until", "fd<=30"], "table runs do not report 'fd'"),
         "eval-n below minimum": ([*I, "--eval-n", "2"], "--eval-n"),
         "steps not a number": ([*S, "--data", "sines", "--steps", "1e3x"], "--steps"),
     }

@@ -8,7 +8,7 @@ import pytest
 
 from fewgan.cli import build_parser
 from fewgan.config import TrainConfig
-from fewgan.metrics import load_all
+from fewgan.metrics import METRICS, load_all
 from fewgan.modalities import BUILTIN, get_modality, plugins
 from fewgan.train.checkpoint import load_checkpoint
 
@@ -85,6 +85,8 @@ def test_train_sample_evaluate_report_resume(name, cli, tmp_path):
     assert code == 0 and res["step"] == 8 and get_modality(name).primary_metric in res
     registered = [k for k in res if k in load_all().keys]
     assert registered and all(isinstance(res[k], (int, float)) or res[k] is None for k in registered)
+    # what --until accepts for this modality is what its evaluation reports, and no other modality's keys
+    assert set(registered) <= set(METRICS.keys_for(name)), set(registered) - set(METRICS.keys_for(name))
     code, _, _ = cli("report", straight)
     assert code == 0 and (straight / "report.html").stat().st_size > 1000
     code, out, _ = cli("info", straight, "--json")

@@ -94,7 +94,7 @@ class TrainConfig(Options):
             raise UsageError(f"--ada-target must be in (0, 1), got {self.ada_target}")
         if self.until is not None:
             from .metrics import parse_until
-            parse_until(self.until)
+            parse_until(self.until, self.modality)
         if self.device.split(":")[0] not in ("cpu", "cuda", "mps"):
             raise UsageError(f"unknown device {self.device!r}: use cpu, cuda, cuda:N or mps")
         self.options.validate()

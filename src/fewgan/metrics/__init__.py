@@ -23,6 +23,7 @@ class Key:
     lo: float
     hi: float
     doc: str
+    module: str = ""    # the module that registered it: a plug-in's `metrics` modules are what it reports
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class MetricRegistry:
 
     def register(self, name: str, keys: dict[str, tuple[str, float, float, str]]):
         def deco(fn):
-            ks = tuple(Key(k, *v) for k, v in keys.items())
+            ks = tuple(Key(k, *v, module=fn.__module__) for k, v in keys.items())
             for k in ks:
                 if k.goal not in ("min", "max"):
                     raise ValueError(f"metric key {k.name}: goal must be min or max")
@@ -56,6 +57,13 @@ class MetricRegistry:
         if name not in self.keys:
             raise UsageError(f"unknown metric {name!r}: choose one of {', '.join(sorted(self.keys))}")
         return self.keys[name]
+
+    def keys_for(self, modality: str) -> dict[str, Key]:
+        """The keys a modality's evaluation reports: those registered by its plug-in's metric modules."""
+        from ..modalities import get_plugin
+        load_all()
+        mine = set(get_plugin(modality).metrics)
+        return {k: v for k, v in self.keys.items() if v.module in mine}
 
     def better(self, key: str, a: float, b: float | None) -> bool:
         """Is value a better than b for this key (b None: anything finite is better)."""
@@ -86,12 +94,18 @@ class Until:
         return f"{self.key}{self.op}{self.value:g}"
 
 
-def parse_until(text: str) -> Until:
+def parse_until(text: str, modality: str | None = None) -> Until:
+    """METRIC<=VALUE (or <, >=, >); with a modality, METRIC must be one its evaluation reports."""
     m = re.fullmatch(r"\s*([A-Za-z_][\w]*)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*", text or "")
     if not m:
         raise UsageError(f"--until {text!r}: write it as METRIC<=VALUE or METRIC>=VALUE, e.g. \"fd<=30\"")
     key, op, value = m.group(1), m.group(2), m.group(3)
     load_all().key(key)  # unknown metric -> UsageError
+    if modality is not None:
+        mine = METRICS.keys_for(modality)
+        if key not in mine:
+            raise UsageError(f"--until {text!r}: {modality} runs do not report {key!r}: choose one of "
+                             f"{', '.join(sorted(mine))}")
     try:
         v = float(value)
     except ValueError:

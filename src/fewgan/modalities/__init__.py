@@ -52,7 +52,7 @@ class Plugin:
     default_data: str | None = None       # --data when none is given (None: --data is required)
     sample_options: type | None = None    # Options subclass: extra flags of `fewgan sample` for these runs
     eval_flags: tuple[str, ...] = ()      # option fields `fewgan evaluate` / `report` may override
-    metrics: tuple[str, ...] = ()         # modules that register this modality's metrics
+    metrics: tuple[str, ...] = ()         # modules that register the metric keys its evaluation reports (shared ones too): --until takes these
     formats: tuple[str, ...] = ()         # file suffixes `fewgan sample --out` writes for these runs
     smoke: tuple[str, ...] = ()           # `fewgan train <name>` flags of a run that trains, samples and
                                           # evaluates in seconds (tests/test_registry.py runs every plug-in)

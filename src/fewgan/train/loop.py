@@ -122,7 +122,7 @@ class Engine:
         self.fixed_c = None if fixed_c is None else fixed_c.to(dev)
         self._stop_requested = False
         # Evaluation: --eval-every K, or every sample_every steps when only --until is given.
-        self.until = parse_until(cfg.until) if cfg.until else None
+        self.until = parse_until(cfg.until, cfg.modality) if cfg.until else None
         self.eval_every = cfg.eval_every or (cfg.sample_every if self.until else None)
         self.best_key = self.until.key if self.until else self.modality.primary_metric
         self.best: float | None = None

@@ -44,7 +44,7 @@ PLUGIN = Plugin(
     default_data="digits",
     sample_options=ImageSampleOptions,
     eval_flags=("features", "inception"),
-    metrics=("fewgan.metrics.image_eval",),
+    metrics=("fewgan.metrics.image_eval", "fewgan.metrics.distribution", "fewgan.metrics.memorization"),
     formats=(".png", ".npz"),
     smoke=("--data", "digits", "--max-images", "64", "--res", "16", "--width", "4", "--batch", "8", "--z-dim", "8", "--features", "random", "--eval-n", "32"),
 )

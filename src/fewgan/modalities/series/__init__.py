@@ -76,7 +76,7 @@ PLUGIN = Plugin(
     default_data="sines",
     sample_options=SeriesSampleOptions,
     eval_flags=("protocol", "eval_repeats", "eval_length"),
-    metrics=("fewgan.metrics.series",),
+    metrics=("fewgan.metrics.series", "fewgan.metrics.series_risk"),
     formats=(".csv", ".npy"),
     smoke=("--data", "sines", "--seq-len", "8", "--hidden", "4", "--batch", "16", "--z-dim", "4", "--disc-iters", "20", "--pred-iters", "20", "--eval-repeats", "1", "--eval-n", "64"),
 )

@@ -66,7 +66,7 @@ PLUGIN = Plugin(
     default_data="moving-digits",
     sample_options=VideoSampleOptions,
     eval_flags=("features",),
-    metrics=("fewgan.modalities.video.metrics",),
+    metrics=("fewgan.modalities.video.metrics", "fewgan.metrics.memorization"),
     formats=(".gif", ".npy"),
     smoke=("--data", "moving-digits", "--clips", "48", "--frames", "4", "--res", "16", "--width", "2",
            "--motion-dim", "4", "--d-frames", "1", "--batch", "4", "--z-dim", "4", "--features", "random",
