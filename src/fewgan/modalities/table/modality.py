@@ -89,6 +89,7 @@ class TableModality:
         return prep
 
     def resolve_defaults(self, cfg: TrainConfig, prep: TablePrepared) -> TrainConfig:
+        from ...train.loop import resolve_device, use_bf16
         n = len(prep.x)
         # Measured in benchmarks/tables.py (docs/benchmarks.md): small tables need many more
         # updates than CTGAN's 300 epochs of batch 500 give them, with small nets they stay fast.
@@ -108,9 +109,12 @@ class TableModality:
                              f"{max(pac, cfg.batch // pac * pac)}")
         return cfg.replace(
             augment="none" if cfg.augment == "auto" else cfg.augment,
-            # fp32 for small MLPs: bf16 autocast adds casts and its Gumbel/erf maths would need fp32
-            # anyway. NOT measured (no time on the shared machine): --precision bf16 to try it.
-            precision="fp32" if cfg.precision == "auto" else cfg.precision,
+            # bf16 autocast (where the device has native bf16) pays only for the larger tables' 256-wide
+            # nets: on adult 50 -> 35 ms a step on one AVX512-BF16 core (the gradient penalty stays
+            # fp32, see losses.py); at width 128 it was slower than fp32 (28 vs 24 ms), the casts cost
+            # more than the smaller matmuls save.
+            precision=cfg.precision if cfg.precision != "auto" else
+            "bf16" if not small and use_bf16("auto", resolve_device(cfg.device)) else "fp32",
             ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 10 / 32,
             steps=cfg.steps if cfg.steps is not None or cfg.minutes is not None else steps,
             options=cfg.options.fill_none(pac=pac, width=width, marginals=prep.codec.marginals),
