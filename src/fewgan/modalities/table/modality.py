@@ -96,7 +96,8 @@ class TableModality:
         # in 10-14 s; batch 100 / pac 10 or lr 5e-4 / 1e-3 were worse at the same time budget.
         # Larger tables: 400 epochs of batch 500, between 3000 and 20000 steps. adult (26k rows):
         # 3000 steps gave quality 0.899, 10000 steps 0.925, 20000 steps 0.946 in 1027 s on a shared
-        # machine (benchmark; CTGAN's default: 0.887 in 1620 s).
+        # machine (benchmark; CTGAN's default: 0.887 in 1620 s). Width 128 halves the step but scored
+        # 0.925 / 0.930 at 10000 / 20000 steps (issue 16 item 3): the larger tables keep 256.
         small = n < 1000
         batch, steps, width, pac_default = (200, 1000, 128, 5) if small else \
             (500, min(20000, max(3000, math.ceil(400 * n / 500))), 256, 10)
@@ -108,8 +109,9 @@ class TableModality:
                              f"{max(pac, cfg.batch // pac * pac)}")
         return cfg.replace(
             augment="none" if cfg.augment == "auto" else cfg.augment,
-            # fp32 for small MLPs: bf16 autocast adds casts and its Gumbel/erf maths would need fp32
-            # anyway. NOT measured (no time on the shared machine): --precision bf16 to try it.
+            # fp32 by default. bf16 autocast (--precision bf16) makes adult's step 50 -> 35 ms at width
+            # 256 on one AVX512-BF16 core, but its benchmark fit scored 0.928 against fp32's 0.946 (one
+            # seed each, docs/benchmarks.md); at width 128 it was slower than fp32 (28 vs 24 ms).
             precision="fp32" if cfg.precision == "auto" else cfg.precision,
             ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 10 / 32,
             steps=cfg.steps if cfg.steps is not None or cfg.minutes is not None else steps,
