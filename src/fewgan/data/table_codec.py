@@ -270,11 +270,7 @@ class TableCodec:
             "rows": torch.cat(rows), "starts": starts, "counts": counts.long(),
             "logp": (logp / logp.sum(1, keepdim=True)).float(), "freq": (freq / freq.sum(1, keepdim=True)).float(),
             "offsets": torch.tensor(self.cond_offsets[:-1], dtype=torch.long),
-            "sizes": torch.tensor(np.diff(self.cond_offsets).tolist(), dtype=torch.long),
         }
-        # Cumulative log-frequencies: a category is one searchsorted of a uniform, 10x cheaper per
-        # step than torch.multinomial over the gathered rows (0.06 vs 0.67 ms for batch 500).
-        self._sampler["cum_logp"] = self._sampler["logp"].cumsum(1)
 
     def sample_batch(self, x: torch.Tensor, y, batch: int, device: torch.device):
         """Training-by-sampling: a discrete column uniformly, a category in it with probability
@@ -284,10 +280,7 @@ class TableCodec:
             idx = torch.randint(len(x), (batch,), device=device)
             return x[idx], None
         col = torch.randint(len(s["offsets"]), (batch,))
-        # right=True skips zero-probability (padding) slots; the clamp catches a uniform above the
-        # last cumulative value when rounding leaves it a little under 1.
-        cat = torch.searchsorted(s["cum_logp"][col], torch.rand(batch, 1), right=True).squeeze(1)
-        cat = torch.minimum(cat, s["sizes"][col] - 1)
+        cat = torch.multinomial(s["logp"][col], 1).squeeze(1)
         slot = s["offsets"][col] + cat
         r = s["starts"][slot] + (torch.rand(batch) * s["counts"][slot]).long()
         # Drawn on the CPU (the sampler's tables live there); one host->device copy per step.

@@ -75,20 +75,6 @@ class TableGenerator(nn.Module):
         return torch.cat(parts, dim=1)[:, self.inverse]
 
 
-class _Dropout(nn.Module):
-    """nn.Dropout with the mask from torch.rand: the same maths, half the time on CPU (bernoulli_
-    costs 0.2 ms on a 50x256 pack batch, rand and a compare 0.1; D runs three times a step)."""
-
-    def __init__(self, p: float):
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0:
-            return x
-        return x * (torch.rand_like(x) >= self.p) * (1.0 / (1.0 - self.p))
-
-
 @NETS.register("table_d")
 class TableDiscriminator(nn.Module):
     def __init__(self, data_dim: int, cond_dim: int, widths: tuple[int, ...] = (256, 256), pac: int = 10,
@@ -98,7 +84,7 @@ class TableDiscriminator(nn.Module):
         dim = (data_dim + cond_dim) * pac
         layers = []
         for w in widths:
-            layers += [nn.Linear(dim, w), nn.LeakyReLU(0.2), _Dropout(dropout)]
+            layers += [nn.Linear(dim, w), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
             dim = w
         layers.append(nn.Linear(dim, 1))
         self.net = nn.Sequential(*layers)
