@@ -86,6 +86,8 @@ def test_bad_series_inputs_are_one_line_exit_2(tmp_path, cli):
         "bad model": (["--data", "sines", "--model", "vae"], ["--model", "rgan", "timegan"]),
         "timegan flag": (["--data", "sines", "--ae-steps", "5"], ["--ae-steps", "--model timegan"]),
         "returns flag": (["--data", "sines", "--train-len", "30"], ["--train-len", "--model returns"]),
+        "returns tail": (["--data", "sines", "--tail", "gpd"], ["--tail", "--model returns"]),
+        "bad tail": (["--data", "sines", "--model", "returns", "--tail", "t"], ["--tail"]),
         "timegan loss": (["--data", "sines", "--model", "timegan", "--loss", "hinge"], ["--loss", "timegan"]),
         "augment": (["--data", "sines", "--augment", "diffaug"], ["--augment", "images"]),
         "bad fill": (["--data", "sines", "--fill", "zero"], ["--fill"]),
@@ -128,12 +130,15 @@ def test_predictive_is_lower_when_trained_on_real_than_on_noise(sine_windows):
 @pytest.mark.parametrize("model", ["rgan", "returns", "timegan"])
 def test_cli_train_sample_evaluate_report(tmp_path, cli, model):
     run = tmp_path / "r"
-    code, out, _ = cli("train", "series", "--data", "sines", "--out", run, "--steps", 30, *TINY_S, "--model", model,
-                       "--disc-iters", "20", "--pred-iters", "20", "--eval-repeats", "2")
+    # returns: fewer steps, one preview and one evaluation repeat (the shared paths run in rgan's case)
+    steps, repeats = (12, 1) if model == "returns" else (30, 2)
+    every = ["--sample-every", "12", "--ckpt-every", "12", "--log-every", "4"] if model == "returns" else []
+    code, out, _ = cli("train", "series", "--data", "sines", "--out", run, "--steps", steps, *TINY_S, *every,
+                       "--model", model, "--disc-iters", "20", "--pred-iters", "20", "--eval-repeats", repeats)
     assert code == 0
     ck = load_checkpoint(run / "checkpoint.pt")
     cfg = json.loads((run / "config.json").read_text())
-    assert ck["step"] == 30 and cfg["options"]["model"] == model
+    assert ck["step"] == steps and cfg["options"]["model"] == model
     rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
     if model == "timegan":
         assert {"opt_E", "opt_G", "opt_D"} <= set(ck)
@@ -155,7 +160,7 @@ def test_cli_train_sample_evaluate_report(tmp_path, cli, model):
     assert code == 0
     for k in ("discriminative", "predictive", "discriminative_std", "predictive_std", "kurtosis_gap"):
         assert np.isfinite(res[k]), k
-    assert 0 <= res["discriminative"] <= 0.5 and res["repeats"] == 2
+    assert 0 <= res["discriminative"] <= 0.5 and res["repeats"] == repeats
     code, out, _ = cli("report", run)
     html = (run / "report.html").read_text()
     assert code == 0 and "PCA of real vs synthetic" in html and "discriminative" in html and 'src="http' not in html
@@ -169,7 +174,8 @@ def test_series_resume_is_bitwise_exact(tmp_path, cli, model):
     if model == "returns":      # a long series, and critic windows longer than the scored ones
         _walk(150).abs().to_csv(tmp_path / "walk.csv", index=False)
         common[1] = tmp_path / "walk.csv"
-        common += ["--train-len", "12"]
+        common += ["--train-len", "12", "--tail", "gpd", "--critic-lags", "3", "--disc-iters", "20", "--pred-iters", "20",
+                   "--sample-every", "12"]
     assert cli("train", "series", "--out", tmp_path / "straight", "--steps", 24, *common)[0] == 0
     assert cli("train", "series", "--out", tmp_path / "split", "--steps", 12, *common)[0] == 0
     before = tree_digest(tmp_path / "split")
@@ -223,6 +229,20 @@ def test_returns_transform_round_trips_and_gives_the_data_its_tails():
     # beyond the sample the map is clamped: no return larger than the largest real one
     far = tf.from_gauss(torch.full((1, 3), 9.0))
     assert torch.allclose(far, r.flatten(0, 1).max(0).values, rtol=1e-4)
+    # --tail gpd: a Pareto tail per side past the 5% quantiles; Student-t(3) has tail index 1/3
+    from fewgan.modalities.series.returns import XI_MAX
+    gpd = get_modality("series").prepare(TrainConfig.build("series", data=df, model="returns", seq_len=8,
+                                                           tail="gpd")).codec.make_transform()
+    xi = gpd.tail[[0, 3]]
+    assert ((xi > 0.15) & (xi <= XI_MAX + 1e-6)).all(), xi
+    wide = torch.linspace(-6, 6, 241)[:, None].expand(-1, 3).contiguous()
+    assert torch.allclose(gpd.to_gauss(gpd.from_gauss(wide)), wide, atol=1e-3)
+    assert torch.allclose(gpd.from_gauss(gpd.to_gauss(r)), r, atol=1e-6, rtol=1e-4)
+    edge = gpd.grid[-1] * torch.tensor([[-1.0], [1.0]]).expand(-1, 3)          # continuous at the grid's ends
+    step = gpd.from_gauss(edge + torch.tensor([[-1e-4], [1e-4]])) - gpd.from_gauss(edge)
+    assert step.abs().max() < 1e-3 * r.abs().max()
+    beyond = gpd.from_gauss(torch.tensor([[-5.0] * 3, [5.0] * 3]))              # past the sample, both sides
+    assert (beyond[1] > r.flatten(0, 1).max(0).values).all() and (beyond[0] < r.flatten(0, 1).min(0).values).all()
     # Gaussian scores in -> the data's heavy tails out
     g = torch.randn(200_000, 3, generator=torch.Generator().manual_seed(0))
     k_fake = excess_kurtosis(tf.from_gauss(g)[None].double().numpy())
@@ -238,4 +258,15 @@ def test_returns_transform_round_trips_and_gives_the_data_its_tails():
     starts = prep.x[:, 0]
     assert all((starts == x[i, 0]).all(1).any() for i in range(5))
     assert (codec.decode(x) > 0).all()                                            # prices stay positive
+    # --critic-lags: the window's lagged products, as written out by hand
+    from fewgan.modalities.series.returns import ReturnsCritic
+    codec.train_len = 8
+    D = ReturnsCritic(codec, hidden=8, lags=2)
+    u = torch.randn(2, 7, 3)
+    lag = D.lagged(u).view(2, 4, 3)
+    a = u.abs() - (2 / np.pi) ** 0.5
+    for j, (v, k) in enumerate([(u, 1), (u, 2), (a, 1), (a, 2)]):
+        want = sum(v[:, t] * v[:, t - k] for t in range(k, 7)) / (7 - k) ** 0.5
+        assert torch.allclose(lag[:, j], want, atol=1e-6), (j, k)
+    assert D(x[:, :8]).shape == (5,) and ReturnsCritic(codec, 8).lagged(u).shape == (2, 0)
     assert G(torch.randn(2, *codec.noise_shape(4, 1))).shape == (2, 1, 3)

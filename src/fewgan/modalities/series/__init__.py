@@ -10,7 +10,7 @@ from .. import Plugin
 MODELS = ("rgan", "returns", "timegan")
 PROTOCOLS = ("quick", "timegan")
 TIMEGAN_ONLY = ("cell", "ae_steps", "sup_steps", "g_steps", "diff_moments")
-RETURNS_ONLY = ("train_len",)
+RETURNS_ONLY = ("train_len", "tail", "critic_lags")
 
 
 @dataclass
@@ -32,6 +32,13 @@ class SeriesOptions(Options):
     train_len: int | None = option(None, "returns: the critic's window in steps, at least --seq-len, cut to the "
                                          "series' length (64 measured worse on Stocks) [--seq-len]", minimum=2,
                                    auto=True)
+    tail: str | None = option(None, "returns: the transform of returns beyond the quantile grid: clamp (no return "
+                                    "beyond the sample's extremes) or gpd (a generalized Pareto fitted to the top "
+                                    "and bottom 5 percent of returns, unbounded) [clamp]", choices=("clamp", "gpd"),
+                              auto=True)
+    critic_lags: int | None = option(None, "returns: the critic also reads the window's lagged products of "
+                                           "Gaussianised returns u_t u_t-k and |u_t| |u_t-k|, k = 1..K (0: none) [0]",
+                                     minimum=0, auto=True)
     reverse: bool = option(False, "reverse the row order (TimeGAN does this to the stock file)")
     fill: str = option("none", "NaN gaps: none (error) or ffill (carry the last value forward)",
                        choices=("none", "ffill"))

@@ -41,7 +41,7 @@ from ...train.sampling import generate
 from .. import Prepared
 
 # Settings: SeriesOptions in __init__.py; None fields are filled by model here.
-MODEL_DEFAULTS = {"rgan": dict(hidden=64, layers=2), "returns": dict(hidden=32, layers=7),
+MODEL_DEFAULTS = {"rgan": dict(hidden=64, layers=2), "returns": dict(hidden=32, layers=7, tail="clamp", critic_lags=0),
                   "timegan": dict(hidden=24, layers=3, cell="lstm", g_steps=2, diff_moments=100.0)}
 RGAN_STEPS, RETURNS_STEPS = 4000, 3000
 DEFAULT_PHASES = (1000, 1000, 1500)     # TimeGAN: autoencoder, supervised, joint steps (docs/benchmarks.md)
@@ -208,7 +208,8 @@ class SeriesModality:
             from .returns import make_codec
             d = MODEL_DEFAULTS["returns"]
             codec = make_codec(codec, x, o.layers if o.layers is not None else d["layers"],
-                               o.train_len if o.train_len is not None else seq_len)
+                               o.train_len if o.train_len is not None else seq_len,
+                               o.tail if o.tail is not None else d["tail"])
         return Prepared(x, None, codec, fp)
 
     def codec_from_state(self, s: dict) -> SeriesCodec:
@@ -268,7 +269,9 @@ class SeriesModality:
         o = cfg.options
         if o.model == "returns":
             from .returns import ReturnsCritic, ReturnsGenerator
-            return ReturnsGenerator(codec, cfg.z_dim, o.hidden, o.layers), ReturnsCritic(codec, o.hidden)
+            # critic_lags None: a run saved before the option existed (resolve_defaults fills it for new runs)
+            lags = o.critic_lags if o.critic_lags is not None else 0
+            return ReturnsGenerator(codec, cfg.z_dim, o.hidden, o.layers), ReturnsCritic(codec, o.hidden, lags)
         if o.model == "rgan":
             return (RecurrentGenerator(codec.n_features, cfg.z_dim, o.hidden, o.layers),
                     ConvCritic(codec.n_features, codec.seq_len, o.hidden))

@@ -32,6 +32,8 @@ from ...metrics.series_risk import log_mask, real_paths, to_returns
 from .modality import SeriesCodec
 
 KNOTS = 257     # quantile knots: even in Gaussian score; the ends are the sample's min and max
+TAIL_P = 0.05   # --tail gpd: the share of returns on each side that the fitted Pareto tail holds
+XI_MAX = 0.24   # the fitted tail index is kept in [0, XI_MAX]: below 1/4, so the 4th moment (kurtosis) is finite
 
 
 def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
@@ -50,20 +52,42 @@ class ReturnsTransform(nn.Module):
     """Levels <-> returns <-> Gaussian scores, all per feature, in float32 outside autocast.
 
     knots (K, F): returns at the Gaussian scores `grid` (K,); lo, scale: the codec's min-max
-    scaling; log (F,): log returns for those features; sd (F,): std of the real returns."""
+    scaling; log (F,): log returns for those features; sd (F,): std of the real returns.
+    tail (6, F) or None: beyond the grid's ends, a generalized Pareto tail per side, rows
+    (xi, beta, p) of the upper then the lower side: P(r > knots[-1] + y | r > knots[-1]) =
+    (1 + xi y / beta)^(-1/xi), and p = 1 - Phi(grid[-1]) the share beyond; None: clamped at the ends."""
 
-    def __init__(self, knots, grid, lo, scale, log, sd):
+    def __init__(self, knots, grid, lo, scale, log, sd, tail=None):
         super().__init__()
         t = lambda a, dt=torch.float32: torch.as_tensor(np.asarray(a), dtype=dt)  # noqa: E731
         for name, v in (("knots", t(knots)), ("grid", t(grid)), ("lo", t(lo)), ("scale", t(scale)),
                         ("log", t(log, torch.bool)), ("sd", t(sd))):
             self.register_buffer(name, v)
+        self.register_buffer("tail", None if tail is None else t(tail))
 
     def to_gauss(self, r: torch.Tensor) -> torch.Tensor:
-        return _interp(r, self.knots, self.grid[:, None].expand_as(self.knots))
+        u = _interp(r, self.knots, self.grid[:, None].expand_as(self.knots))
+        if self.tail is None:
+            return u
+        for side, (xi, beta, p) in ((1.0, self.tail[:3]), (-1.0, self.tail[3:])):
+            end = self.knots[-1] if side > 0 else self.knots[0]
+            y = ((r - end) * side).clamp_min(0)                     # beyond the end, this side's way
+            log_s = -_log1p_over(xi, y / beta)                      # log P(beyond y | beyond the end)
+            g = -torch.special.ndtri((p * log_s.exp()).clamp_min(1e-30))   # the score of that tail share
+            u = torch.where(y > 0, side * g, u)
+        return u
 
     def from_gauss(self, u: torch.Tensor) -> torch.Tensor:
-        return _interp(u, self.grid[:, None].expand_as(self.knots), self.knots)
+        r = _interp(u, self.grid[:, None].expand_as(self.knots), self.knots)
+        if self.tail is None:
+            return r
+        for side, (xi, beta, p) in ((1.0, self.tail[:3]), (-1.0, self.tail[3:])):
+            end = self.knots[-1] if side > 0 else self.knots[0]
+            g = u * side
+            log_s = (torch.special.log_ndtr(-g) - p.log()).clamp_max(0)     # conditional tail share
+            y = beta * _expm1_over(xi, -log_s)                               # its GPD quantile
+            r = torch.where(g > self.grid[-1], end + side * y, r)
+        return r
 
     def returns(self, x: torch.Tensor) -> torch.Tensor:
         """Scaled levels (B, T, F) -> returns (B, T-1, F)."""
@@ -80,32 +104,79 @@ class ReturnsTransform(nn.Module):
         return torch.cat([x0[:, None].float(), rest], 1)        # the start day exactly, then the path
 
 
-def fit_returns(windows: np.ndarray, lo, scale) -> dict:
+def _log1p_over(xi: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """log(1 + xi v) / xi, and v at xi = 0 (the exponential tail)."""
+    small = xi.abs() < 1e-6
+    safe = torch.where(small, torch.ones_like(xi), xi)
+    return torch.where(small, v, torch.log1p(safe * v) / safe)
+
+
+def _expm1_over(xi: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """(exp(xi a) - 1) / xi, and a at xi = 0: the inverse of _log1p_over."""
+    small = xi.abs() < 1e-6
+    safe = torch.where(small, torch.ones_like(xi), xi)
+    return torch.where(small, a, torch.expm1(safe * a) / safe)
+
+
+def fit_tail(y: np.ndarray) -> tuple[float, float]:
+    """(xi, beta) of a generalized Pareto fitted by maximum likelihood to exceedances y > 0, xi
+    kept in [0, XI_MAX] (beta refitted at the bound)."""
+    from scipy import stats
+    y = np.asarray(y, dtype=np.float64)
+    xi, _, beta = stats.genpareto.fit(y, floc=0)
+    if not 0 <= xi <= XI_MAX:
+        xi = float(np.clip(xi, 0, XI_MAX))
+        _, _, beta = stats.genpareto.fit(y, fc=xi, floc=0)
+    return float(xi), float(beta)
+
+
+def fit_returns(windows: np.ndarray, lo, scale, tail: str = "clamp") -> dict:
     """The transform's state from the decoded real windows (N, T, F): the long series they were
     cut from (or the windows themselves), its returns, their quantiles at an even grid of Gaussian
-    scores from Phi^-1(0.5/n) to Phi^-1(1 - 0.5/n) (Hazen positions: the ends are min and max)."""
+    scores from Phi^-1(0.5/n) to Phi^-1(1 - 0.5/n) (Hazen positions: the ends are min and max).
+    tail "gpd": the grid stops at Phi^-1(TAIL_P) and Phi^-1(1 - TAIL_P), and the returns beyond
+    each end are a generalized Pareto fitted to that side's exceedances (no bound at the sample's
+    extremes)."""
     from scipy import stats
     paths = real_paths(windows)
     log = log_mask(paths)
     r = to_returns(paths, log).reshape(-1, paths.shape[-1])                  # (n, F)
     n = len(r)
-    grid = np.linspace(stats.norm.ppf(0.5 / n), stats.norm.ppf(1 - 0.5 / n), KNOTS)
+    p = TAIL_P if tail == "gpd" else 0.5 / n
+    grid = np.linspace(stats.norm.ppf(p), stats.norm.ppf(1 - p), KNOTS)
     knots = np.quantile(r, stats.norm.cdf(grid), axis=0, method="hazen")     # (K, F)
     # strictly increasing (ties: repeated values), by far less than any return's size
     span = np.maximum(knots[-1] - knots[0], 1e-12)
     knots = np.maximum.accumulate(knots, axis=0) + np.arange(KNOTS)[:, None] * 1e-9 * span
     sd = np.maximum(r.std(0), 1e-12)
-    return {"knots": knots.tolist(), "grid": grid.tolist(), "log": log.tolist(), "sd": sd.tolist()}
+    out = {"knots": torch.from_numpy(knots), "grid": torch.from_numpy(grid), "log": torch.from_numpy(log),
+           "sd": torch.from_numpy(sd)}
+    if tail == "gpd":
+        rows = []
+        for f in range(r.shape[1]):
+            up, down = r[:, f] - knots[-1, f], knots[0, f] - r[:, f]
+            rows.append([*fit_tail(up[up > 0]), p, *fit_tail(down[down > 0]), p])
+        out["tail"] = torch.tensor(rows, dtype=torch.float64).t().contiguous()     # (6, F)
+    return out
 
 
 @dataclass
 class ReturnsCodec(SeriesCodec):
     """SeriesCodec plus what G and D are built from: start days (S, F) scaled, the transform's
-    state, and the noise steps G needs before its first return (its receptive field - 1)."""
+    state, and the noise steps G needs before its first return (its receptive field - 1).
+    Tensors, not lists, in the checkpoint: thousands of start days pickle and unpickle slowly
+    as Python floats."""
     warmup: int = 0
-    starts: list | None = None
+    starts: torch.Tensor | None = None
     transform: dict | None = None
     train_len: int = 0          # the critic's window (>= seq_len): longer than the scored windows
+
+    def __post_init__(self):
+        if self.starts is not None:
+            self.starts = torch.as_tensor(self.starts, dtype=torch.float32)
+        if self.transform is not None:
+            self.transform = {k: v if isinstance(v, torch.Tensor) else torch.as_tensor(v)
+                              for k, v in self.transform.items()}
 
     def noise_shape(self, z_dim: int, length: int | None = None) -> tuple[int, int]:
         return ((length or self.seq_len) + self.warmup, z_dim)
@@ -150,7 +221,7 @@ class ReturnsGenerator(nn.Module):
         super().__init__()
         f = codec.n_features
         self.tf = codec.make_transform()
-        self.register_buffer("starts", torch.tensor(codec.starts, dtype=torch.float32))      # (S, F)
+        self.register_buffer("starts", codec.starts.clone())                                # (S, F)
         self.inp = nn.Conv1d(z_dim + f, hidden, 1)          # the start levels are an input: vol by level
         self.blocks = nn.ModuleList(_Block(hidden, 2 ** i) for i in range(layers))
         self.head = nn.Conv1d(hidden, 2 * f, 1)              # mu_t, sigma_t (pre-softplus)
@@ -175,11 +246,15 @@ class ReturnsGenerator(nn.Module):
 
 class ReturnsCritic(nn.Module):
     """Scaled levels (B, T, F) -> one logit. Reads u, |u|, cumulative r / sd (/ sqrt(T-1)) and the
-    levels at steps 1..T-1 with 1-D convolutions, then a linear head on the downsampled window."""
+    levels at steps 1..T-1 with 1-D convolutions, then a linear head on the downsampled window.
+    lags K > 0: the head also reads, per feature and lag k = 1..K, the window's sums of u_t u_t-k
+    and of (|u_t| - E|u|)(|u_t-k| - E|u|) over its T-1-k pairs / sqrt(T-1-k) (~N(0, 1) under
+    independence): autocorrelation and volatility clustering, seen directly."""
 
-    def __init__(self, codec: ReturnsCodec, hidden: int):
+    def __init__(self, codec: ReturnsCodec, hidden: int, lags: int = 0):
         super().__init__()
         f, c, t = codec.n_features, hidden, codec.train_len - 1
+        self.lags = min(lags, t - 1)
         self.tf = codec.make_transform()
         self.net = nn.Sequential(
             nn.Conv1d(4 * f, c, 3, padding=1), nn.LeakyReLU(0.2),
@@ -187,7 +262,7 @@ class ReturnsCritic(nn.Module):
             nn.Conv1d(c, c, 3, padding=1, stride=2), nn.LeakyReLU(0.2),
             nn.Conv1d(c, c, 3, padding=1, stride=2), nn.LeakyReLU(0.2))
         t = ((t + 1) // 2 + 1) // 2
-        self.out = nn.Sequential(nn.Linear(c * t, c), nn.LeakyReLU(0.2), nn.Linear(c, 1))
+        self.out = nn.Sequential(nn.Linear(c * t + 2 * self.lags * f, c), nn.LeakyReLU(0.2), nn.Linear(c, 1))
 
     def forward(self, x: torch.Tensor, c=None) -> torch.Tensor:
         with torch.autocast(x.device.type, enabled=False):
@@ -195,17 +270,27 @@ class ReturnsCritic(nn.Module):
             u = self.tf.to_gauss(r)
             cum = (r / self.tf.sd).cumsum(1) / math.sqrt(r.shape[1])
             feats = torch.cat([u, u.abs() - 0.8, cum, x[:, 1:].float()], -1)        # (B, T-1, 4F)
-        h = self.net(feats.transpose(1, 2))                                          # (B, C, ~T/4)
-        return self.out(h.flatten(1)).squeeze(-1)                                    # (B,)
+            lagged = self.lagged(u)
+        h = self.net(feats.transpose(1, 2)).flatten(1)                               # (B, C * ~T/4)
+        if self.lags:
+            h = torch.cat([h, lagged.to(h.dtype)], 1)
+        return self.out(h).squeeze(-1)                                               # (B,)
+
+    def lagged(self, u: torch.Tensor) -> torch.Tensor:
+        """u (B, n, F) -> (B, 2 K F): [sum_t u_t u_t-k / sqrt(n-k) for k = 1..K, then the same of
+        |u| - E|u|], each block (B, F)."""
+        a, n = u.abs() - math.sqrt(2 / math.pi), u.shape[1]
+        return torch.cat([(v[:, k:] * v[:, :-k]).sum(1) / math.sqrt(n - k)
+                          for v in (u, a) for k in range(1, self.lags + 1)] or [u[:, 0, :0]], 1)
 
 
-def make_codec(base: SeriesCodec, x: torch.Tensor, layers: int, train_len: int) -> ReturnsCodec:
+def make_codec(base: SeriesCodec, x: torch.Tensor, layers: int, train_len: int, tail: str = "clamp") -> ReturnsCodec:
     """The returns codec of prepared windows x (N, T, F, scaled): start days are the windows' first
     steps (the days a real window starts on); the transform is fitted on the decoded data.
     train_len: the critic's window, cut to what the data holds (independent windows: seq_len)."""
     decoded = base.decode(x)
     long = real_paths(decoded).shape[0] == 1
     steps = len(x) + base.seq_len - 1 if long else base.seq_len
-    tf = fit_returns(decoded, base.lo, base.scale)
+    tf = fit_returns(decoded, base.lo, base.scale, tail)
     return ReturnsCodec(base.seq_len, base.columns, base.lo, base.scale, warmup=2 ** layers - 1,
-                        starts=x[:, 0].tolist(), transform=tf, train_len=max(base.seq_len, min(train_len, steps)))
+                        starts=x[:, 0].float().clone(), transform=tf, train_len=max(base.seq_len, min(train_len, steps)))
