@@ -70,9 +70,14 @@ def run_one(name: str, repeats: int, threads: int, seed: int, runs: Path, settin
     return row
 
 
-def score_run(name: str, run: Path, repeats: int, threads: int, train_cpu: float | None, baseline: bool) -> dict:
+def score_run(name: str, run: Path, repeats: int, threads: int, train_cpu: float | None, baseline: bool,
+              tag: str = "", settings: dict | None = None) -> dict:
     """Score a finished run (its training process stopped before its own scoring, e.g. to fit a
-    shared machine's time); train_cpu: that process's CPU seconds up to the final checkpoint."""
+    shared machine's time, or a 1-repeat exploration rescored with more repeats); train_cpu: that
+    process's CPU seconds up to the final checkpoint (default: the run's earlier row, if any)."""
+    earlier = RESULTS / f"series-{name}{tag}.json"
+    if train_cpu is None and earlier.exists():
+        train_cpu = json.loads(earlier.read_text()).get("train_cpu_s")
     from fewgan.train.run import TrainedGenerator
     torch.set_num_threads(threads)
     gen = TrainedGenerator.open(run)
@@ -87,8 +92,8 @@ def score_run(name: str, run: Path, repeats: int, threads: int, train_cpu: float
            "train_wall_s": round(gen.checkpoint["elapsed_s"], 1),
            "train_cpu_s": round(train_cpu, 1) if train_cpu is not None else None, "threads": threads,
            "eval_cpu_s": round(time.process_time() - t1, 1), "run": str(run), **_plain(res),
-           "paper_timegan": PAPER[name], "settings": {}, "scored_separately": True}
-    (RESULTS / f"series-{name}.json").write_text(json.dumps(row, indent=2) + "\n")
+           "paper_timegan": PAPER[name], "settings": settings or {}, "scored_separately": True}
+    earlier.write_text(json.dumps(row, indent=2) + "\n")
     return row
 
 
@@ -216,8 +221,9 @@ def main() -> None:
     ap.add_argument("--baseline", action="store_true", help="with --score: also the real-data predictive score")
     a = ap.parse_args()
     if a.score:
-        print(json.dumps(score_run(a.dataset, Path(a.runs) / f"series-{a.dataset}-s{a.seed}", a.repeats, a.threads,
-                                   a.train_cpu, a.baseline), indent=2))
+        settings = {k: json.loads(v) for k, _, v in (x.partition("=") for x in a.set)}
+        print(json.dumps(score_run(a.dataset, Path(a.runs) / f"series-{a.dataset}-s{a.seed}{a.tag}", a.repeats,
+                                   a.threads, a.train_cpu, a.baseline, a.tag, settings), indent=2))
         return
     if a.peer:
         if a.dataset != "stocks":

@@ -85,6 +85,9 @@ def test_bad_series_inputs_are_one_line_exit_2(tmp_path, cli):
         "bad cell": (["--data", "sines", "--model", "timegan", "--cell", "rnn"], ["--cell"]),
         "bad model": (["--data", "sines", "--model", "vae"], ["--model", "rgan", "timegan"]),
         "timegan flag": (["--data", "sines", "--ae-steps", "5"], ["--ae-steps", "--model timegan"]),
+        "returns flag": (["--data", "sines", "--train-len", "30"], ["--train-len", "--model returns"]),
+        "returns tail": (["--data", "sines", "--tail", "gpd"], ["--tail", "--model returns"]),
+        "bad tail": (["--data", "sines", "--model", "returns", "--tail", "t"], ["--tail"]),
         "timegan loss": (["--data", "sines", "--model", "timegan", "--loss", "hinge"], ["--loss", "timegan"]),
         "augment": (["--data", "sines", "--augment", "diffaug"], ["--augment", "images"]),
         "bad fill": (["--data", "sines", "--fill", "zero"], ["--fill"]),
@@ -124,22 +127,25 @@ def test_predictive_is_lower_when_trained_on_real_than_on_noise(sine_windows):
 
 
 # -- CLI end to end, resume, API ------------------------------------------------------------------
-@pytest.mark.parametrize("model", ["rgan", "timegan"])
+@pytest.mark.parametrize("model", ["rgan", "returns", "timegan"])
 def test_cli_train_sample_evaluate_report(tmp_path, cli, model):
     run = tmp_path / "r"
-    code, out, _ = cli("train", "series", "--data", "sines", "--out", run, "--steps", 30, *TINY_S, "--model", model,
-                       "--disc-iters", "20", "--pred-iters", "20", "--eval-repeats", "2")
+    # returns: fewer steps, one preview and one evaluation repeat (the shared paths run in rgan's case)
+    steps, repeats = (12, 1) if model == "returns" else (30, 2)
+    every = ["--sample-every", "12", "--ckpt-every", "12", "--log-every", "4"] if model == "returns" else []
+    code, out, _ = cli("train", "series", "--data", "sines", "--out", run, "--steps", steps, *TINY_S, *every,
+                       "--model", model, "--disc-iters", "20", "--pred-iters", "20", "--eval-repeats", repeats)
     assert code == 0
     ck = load_checkpoint(run / "checkpoint.pt")
     cfg = json.loads((run / "config.json").read_text())
-    assert ck["step"] == 30 and cfg["options"]["model"] == model
+    assert ck["step"] == steps and cfg["options"]["model"] == model
     rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
     if model == "timegan":
         assert {"opt_E", "opt_G", "opt_D"} <= set(ck)
         assert "loss/AE" in rows[0] and "loss/D" in rows[-1] and "loss/moments" in rows[-1]
     else:
         assert {"opt_G", "opt_D"} <= set(ck) and "opt_E" not in ck
-        assert cfg["engine"]["loss"] == "ns" and cfg["engine"]["r1_gamma"] == 0.003
+        assert cfg["engine"]["loss"] == "ns" and cfg["engine"]["r1_gamma"] == {"rgan": 0.003, "returns": 1e-4}[model]
         assert "loss/D" in rows[-1] and any("loss/R1" in r for r in rows)
     assert cli("sample", run, "-n", 7, "--out", tmp_path / "s.csv")[0] == 0
     df = pd.read_csv(tmp_path / "s.csv")
@@ -154,17 +160,22 @@ def test_cli_train_sample_evaluate_report(tmp_path, cli, model):
     assert code == 0
     for k in ("discriminative", "predictive", "discriminative_std", "predictive_std", "kurtosis_gap"):
         assert np.isfinite(res[k]), k
-    assert 0 <= res["discriminative"] <= 0.5 and res["repeats"] == 2
+    assert 0 <= res["discriminative"] <= 0.5 and res["repeats"] == repeats
     code, out, _ = cli("report", run)
     html = (run / "report.html").read_text()
     assert code == 0 and "PCA of real vs synthetic" in html and "discriminative" in html and 'src="http' not in html
 
 
-@pytest.mark.parametrize("model", ["rgan", "timegan"])
+@pytest.mark.parametrize("model", ["rgan", "returns", "timegan"])
 def test_series_resume_is_bitwise_exact(tmp_path, cli, model):
     common = ["--data", "sines", "--deterministic", "--seed", "3", *TINY_S, "--model", model]
     if model == "timegan":
         common += ["--ae-steps", "6", "--sup-steps", "6"]
+    if model == "returns":      # a long series, and critic windows longer than the scored ones
+        _walk(150).abs().to_csv(tmp_path / "walk.csv", index=False)
+        common[1] = tmp_path / "walk.csv"
+        common += ["--train-len", "12", "--tail", "gpd", "--critic-lags", "3", "--disc-iters", "20", "--pred-iters", "20",
+                   "--sample-every", "12"]
     assert cli("train", "series", "--out", tmp_path / "straight", "--steps", 24, *common)[0] == 0
     assert cli("train", "series", "--out", tmp_path / "split", "--steps", 12, *common)[0] == 0
     before = tree_digest(tmp_path / "split")
@@ -188,3 +199,74 @@ def test_api_fit_dataframe_sample_path_save_load(tmp_path):
     assert np.array_equal(again.sample(4, seed=2), gan.sample(4, seed=2))
     with pytest.raises(UsageError):
         SeriesGAN(seq_len=8, steps=2).fit(np.zeros((5, 2)))
+
+
+# -- the returns model (--model returns) ---------------------------------------------------------
+def _heavy_prices(n=3000, seed=0):
+    """Two price columns with Student-t(3) log returns (excess kurtosis large) and one volume-like column."""
+    rng = np.random.default_rng(seed)
+    r = rng.standard_t(3, (n, 3)) * [0.01, 0.012, 0.2]
+    return pd.DataFrame(100 * np.exp(np.cumsum(r, 0)), columns=["a", "b", "vol"])
+
+
+def test_returns_transform_round_trips_and_gives_the_data_its_tails():
+    from fewgan.metrics.series_risk import excess_kurtosis
+    from fewgan.modalities.series.returns import ReturnsGenerator
+    df = _heavy_prices()
+    cfg = TrainConfig.build("series", data=df, model="returns", seq_len=8)
+    prep = get_modality("series").prepare(cfg)
+    codec = prep.codec
+    tf = codec.make_transform()
+    r = tf.returns(prep.x)                                                        # (N, 7, 3)
+    assert torch.allclose(r[:, 0].double(), torch.from_numpy(np.diff(np.log(df.to_numpy()), axis=0)[:len(r)]),
+                          atol=1e-5)
+    assert torch.allclose(tf.levels(prep.x[:, 0], r), prep.x, atol=1e-5)           # levels <-> returns
+    u = tf.to_gauss(r)
+    assert torch.allclose(tf.from_gauss(u), r, atol=1e-6, rtol=1e-4)              # returns <-> scores
+    grid = torch.linspace(-3, 3, 101)[:, None].expand(-1, 3).contiguous()
+    assert torch.allclose(tf.to_gauss(tf.from_gauss(grid)), grid, atol=1e-4)
+    assert abs(u.flatten(0, 1).mean(0)).max() < 0.05 and (u.flatten(0, 1).std(0) - 1).abs().max() < 0.05
+    # beyond the sample the map is clamped: no return larger than the largest real one
+    far = tf.from_gauss(torch.full((1, 3), 9.0))
+    assert torch.allclose(far, r.flatten(0, 1).max(0).values, rtol=1e-4)
+    # --tail gpd: a Pareto tail per side past the 5% quantiles; Student-t(3) has tail index 1/3
+    from fewgan.modalities.series.returns import XI_MAX
+    gpd = get_modality("series").prepare(TrainConfig.build("series", data=df, model="returns", seq_len=8,
+                                                           tail="gpd")).codec.make_transform()
+    xi = gpd.tail[[0, 3]]
+    assert ((xi > 0.15) & (xi <= XI_MAX + 1e-6)).all(), xi
+    wide = torch.linspace(-6, 6, 241)[:, None].expand(-1, 3).contiguous()
+    assert torch.allclose(gpd.to_gauss(gpd.from_gauss(wide)), wide, atol=1e-3)
+    assert torch.allclose(gpd.from_gauss(gpd.to_gauss(r)), r, atol=1e-6, rtol=1e-4)
+    edge = gpd.grid[-1] * torch.tensor([[-1.0], [1.0]]).expand(-1, 3)          # continuous at the grid's ends
+    step = gpd.from_gauss(edge + torch.tensor([[-1e-4], [1e-4]])) - gpd.from_gauss(edge)
+    assert step.abs().max() < 1e-3 * r.abs().max()
+    beyond = gpd.from_gauss(torch.tensor([[-5.0] * 3, [5.0] * 3]))              # past the sample, both sides
+    assert (beyond[1] > r.flatten(0, 1).max(0).values).all() and (beyond[0] < r.flatten(0, 1).min(0).values).all()
+    # Gaussian scores in -> the data's heavy tails out
+    g = torch.randn(200_000, 3, generator=torch.Generator().manual_seed(0))
+    k_fake = excess_kurtosis(tf.from_gauss(g)[None].double().numpy())
+    k_real = excess_kurtosis(np.diff(np.log(df.to_numpy()), axis=0)[None])
+    assert (k_real > 5).all() and np.allclose(k_fake, k_real, rtol=0.35), (k_fake, k_real)
+    # G: a start day of the data, the receptive field as warm-up noise, any path length
+    G = ReturnsGenerator(codec, z_dim=4, hidden=8, layers=3)
+    assert codec.warmup == 2 ** 7 - 1 and G.warmup == 7
+    codec.warmup = G.warmup
+    z = torch.randn(5, *codec.noise_shape(4, 40))
+    x = G(z)
+    assert x.shape == (5, 40, 3) and torch.isfinite(x).all()
+    starts = prep.x[:, 0]
+    assert all((starts == x[i, 0]).all(1).any() for i in range(5))
+    assert (codec.decode(x) > 0).all()                                            # prices stay positive
+    # --critic-lags: the window's lagged products, as written out by hand
+    from fewgan.modalities.series.returns import ReturnsCritic
+    codec.train_len = 8
+    D = ReturnsCritic(codec, hidden=8, lags=2)
+    u = torch.randn(2, 7, 3)
+    lag = D.lagged(u).view(2, 4, 3)
+    a = u.abs() - (2 / np.pi) ** 0.5
+    for j, (v, k) in enumerate([(u, 1), (u, 2), (a, 1), (a, 2)]):
+        want = sum(v[:, t] * v[:, t - k] for t in range(k, 7)) / (7 - k) ** 0.5
+        assert torch.allclose(lag[:, j], want, atol=1e-6), (j, k)
+    assert D(x[:, :8]).shape == (5,) and ReturnsCritic(codec, 8).lagged(u).shape == (2, 0)
+    assert G(torch.randn(2, *codec.noise_shape(4, 1))).shape == (2, 1, 3)

@@ -94,7 +94,9 @@ class Engine:
 
         self.x = prep.x.to(dev).contiguous(memory_format=self.mem)
         self.y = None if prep.y is None else prep.y.to(dev)
-        self.z_shape = noise_shape(prep.codec, cfg.z_dim)
+        # a codec may train on other shapes than it samples (series returns: longer windows)
+        train_shape = getattr(prep.codec, "train_noise_shape", None)
+        self.z_shape = tuple(train_shape(cfg.z_dim)) if train_shape else noise_shape(prep.codec, cfg.z_dim)
         self.stats = Stats(out / "stats.jsonl" if out else None)
         bf16 = use_bf16(cfg.precision, dev)
         autocast = (lambda: torch.autocast(dev.type, torch.bfloat16)) if bf16 else contextlib.nullcontext

@@ -18,7 +18,7 @@ def generate(G: torch.nn.Module, z_dim: int, n: int, device: torch.device, codec
     if length is not None and length < 1:
         raise UsageError(f"--length must be >= 1, got {length}")
     gen = torch.Generator().manual_seed(seed)
-    shape = noise_shape(codec, z_dim) if length is None else (length, z_dim)
+    shape = noise_shape(codec, z_dim, length)
     z = torch.randn(n, *shape, generator=gen)
     c = conditions(codec, n, labels, gen)
     was_training = G.training
@@ -35,9 +35,13 @@ def generate(G: torch.nn.Module, z_dim: int, n: int, device: torch.device, codec
     return torch.cat(out)
 
 
-def noise_shape(codec, z_dim: int) -> tuple[int, ...]:
-    """Shape of one noise sample: (z_dim,), or what the codec asks for (series: (seq_len, z_dim))."""
+def noise_shape(codec, z_dim: int, length: int | None = None) -> tuple[int, ...]:
+    """Shape of one noise sample: (z_dim,), or what the codec asks for (series: (seq_len, z_dim)).
+    length: a series path of that many steps; the codec may ask for more noise steps than that
+    (a convolutional generator's warm-up), else (length, z_dim)."""
     shape = getattr(codec, "noise_shape", None)
+    if length is not None:
+        return tuple(shape(z_dim, length)) if shape else (length, z_dim)
     return tuple(shape(z_dim)) if shape else (z_dim,)
 
 

@@ -42,7 +42,7 @@ def raw_chunks(gen, n: int, seed: int = 0, chunk: int = DEFAULT_CHUNK, labels=No
     if chunk < 1:
         raise ValueError("chunk must be >= 1")
     per = max(1, chunk // BLOCK)                       # whole blocks per chunk
-    shape = noise_shape(gen.codec, gen.config.z_dim) if length is None else (length, gen.config.z_dim)
+    shape = noise_shape(gen.codec, gen.config.z_dim, length)
     todo = list(blocks if blocks is not None else range(math.ceil(n / BLOCK)))
     G = gen.G.eval()
     for i in range(0, len(todo), per):

@@ -7,18 +7,21 @@ from ...errors import UsageError
 from ...options import Options, option
 from .. import Plugin
 
-MODELS = ("rgan", "timegan")
+MODELS = ("rgan", "returns", "timegan")
 PROTOCOLS = ("quick", "timegan")
 TIMEGAN_ONLY = ("cell", "ae_steps", "sup_steps", "g_steps", "diff_moments")
+RETURNS_ONLY = ("train_len", "tail", "critic_lags")
 
 
 @dataclass
 class SeriesOptions(Options):
     seq_len: int = option(24, "window length in time steps", minimum=2)
-    model: str = option("rgan", "rgan (recurrent GAN in data space) or timegan", choices=MODELS)
+    model: str = option("rgan", "rgan (recurrent GAN in data space), returns (a convolutional GAN of returns: "
+                                 "heavy tails, volatility clustering) or timegan", choices=MODELS)
     hidden: int | None = option(None, "hidden units of G's GRU and D's convolutions (timegan: of every "
-                                      "recurrent net) [rgan 64, timegan 24]", minimum=1, auto=True)
-    layers: int | None = option(None, "recurrent layers (timegan: the supervisor has one fewer) [rgan 2, timegan 3]",
+                                      "recurrent net; returns: channels of G and D) [rgan 64, returns 32, timegan 24]", minimum=1, auto=True)
+    layers: int | None = option(None, "recurrent layers (timegan: the supervisor has one fewer; returns: dilated "
+                                "convolution blocks, receptive field 2^layers steps) [rgan 2, returns 7, timegan 3]",
                                 minimum=1, auto=True)
     cell: str | None = option(None, "timegan's recurrent cell: gru or lstm [lstm]", choices=("gru", "lstm"), auto=True)
     ae_steps: int | None = option(None, "timegan: autoencoder phase steps [by --steps]", minimum=0, auto=True)
@@ -26,6 +29,16 @@ class SeriesOptions(Options):
     g_steps: int | None = option(None, "timegan: generator updates per joint step [2]", minimum=1, auto=True)
     diff_moments: float | None = option(None, "timegan: weight of the increment moment loss (0: TimeGAN's loss) "
                                               "[100]", minimum=0, auto=True)
+    train_len: int | None = option(None, "returns: the critic's window in steps, at least --seq-len, cut to the "
+                                         "series' length (64 measured worse on Stocks) [--seq-len]", minimum=2,
+                                   auto=True)
+    tail: str | None = option(None, "returns: the transform of returns beyond the quantile grid: clamp (no return "
+                                    "beyond the sample's extremes) or gpd (a generalized Pareto fitted to the top "
+                                    "and bottom 5 percent of returns, unbounded) [clamp]", choices=("clamp", "gpd"),
+                              auto=True)
+    critic_lags: int | None = option(None, "returns: the critic also reads the window's lagged products of "
+                                           "Gaussianised returns u_t u_t-k and |u_t| |u_t-k|, k = 1..K (0: none) [0]",
+                                     minimum=0, auto=True)
     reverse: bool = option(False, "reverse the row order (TimeGAN does this to the stock file)")
     fill: str = option("none", "NaN gaps: none (error) or ffill (carry the last value forward)",
                        choices=("none", "ffill"))
@@ -41,11 +54,15 @@ class SeriesOptions(Options):
                                            "[250, at most the real series]", minimum=12, auto=True)
 
     def check(self) -> None:
-        if self.model == "rgan":
+        if self.model != "timegan":
             given = [k for k in TIMEGAN_ONLY if getattr(self, k) is not None]
             if given:
                 raise UsageError(f"--{given[0].replace('_', '-')} is a TimeGAN setting: add --model timegan, "
                                  "or drop it")
+        if self.model != "returns":
+            given = [k for k in RETURNS_ONLY if getattr(self, k) is not None]
+            if given:
+                raise UsageError(f"--{given[0].replace('_', '-')} is a setting of --model returns: add it, or drop it")
 
     @classmethod
     def migrate(cls, old: dict) -> dict:
