@@ -19,7 +19,8 @@ class ImageOptions(Options):
     conditional: bool = option(False, "class-conditional G and D (needs labels)", cli="switch")
     width: int | None = option(None, "channel width multiplier of G and D (default by resolution)", minimum=1, auto=True)
     arch: str | None = option(None, "network family: dcgan, or fastgan (GLU + skip-layer excitation G, "
-                                    "self-supervised D; 32, 64 or 128 px) (default: dcgan)",
+                                    "self-supervised D; 32, 64 or 128 px); unset: dcgan at every size for now "
+                                    "(docs/benchmarks.md, images at 64 px)",
                               choices=ARCHS, auto=True)
     spectral_norm: bool = option(True, "spectral norm in D", cli="negate", flag="--no-spectral-norm")
     aug_ops: str = option("color,translation,cutout", "comma list of DiffAugment ops D sees",
