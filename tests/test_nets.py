@@ -9,6 +9,7 @@ from fewgan.registry import NETS
 import fewgan.nets.image  # noqa: F401  (registers)
 import fewgan.nets.table  # noqa: F401  (registers; forward/backward in test_table.py)
 import fewgan.nets.series  # noqa: F401
+from fewgan.nets.fastgan import FastGANDiscriminator, FastGANGenerator  # (registers)
 
 
 @pytest.mark.parametrize("res", [8, 12, 16, 24, 32, 64])
@@ -30,9 +31,28 @@ def test_every_image_net_forward_backward(res, channels, n_classes, sn):
         assert any(g.abs().sum() > 0 for g in grads)
 
 
+@pytest.mark.parametrize("channels,n_classes", [(3, 0), (1, 4)])
+def test_fastgan_forward_backward_at_64px(channels, n_classes):
+    G = FastGANGenerator(res=64, channels=channels, z_dim=8, width=2, n_classes=n_classes)
+    D = FastGANDiscriminator(res=64, channels=channels, width=2, n_classes=n_classes)
+    c = torch.tensor([0, 1, 3]) if n_classes else None
+    x = G(torch.randn(3, 8), c)
+    assert x.shape == (3, channels, 64, 64) and x.abs().max() <= 1
+    assert D(x, c).shape == (3,)                       # plain call: logits only (R1 and G's step)
+    logits, rec = D(x, c, recon_rows=2)
+    assert logits.shape == (3,) and rec.shape == () and torch.isfinite(rec)
+    (logits.sum() + rec).backward()
+    for net in (G, D):
+        grads = [p.grad for p in net.parameters() if p.requires_grad]
+        assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    # Both decoders learn from the reconstruction term; SLE gates get gradient through G's output.
+    assert D.dec_all[1].weight.grad.abs().sum() > 0 and D.dec_part[1].weight.grad.abs().sum() > 0
+    assert all(m.net[1].weight.grad.abs().sum() > 0 for m in G.sle.values())
+
+
 def test_registry_names_all_covered():
     assert set(NETS.names()) == {"dcgan_g", "dcgan_d", "table_g", "table_d", "timegan_g", "timegan_d",
-                                 "series_rgan_g", "series_conv_d"}, "add the new network to test_nets.py"
+                                 "series_rgan_g", "series_conv_d", "fastgan_g", "fastgan_d"}, "add the new network to test_nets.py"
 
 
 @pytest.mark.parametrize("seq_len", [2, 7, 24])

@@ -60,12 +60,17 @@ class GANLoss:
         with self.autocast():
             return self.G(z, c)
 
-    def run_D(self, x: Tensor, c: Tensor | None, full_precision: bool = False) -> Tensor:
+    def run_D(self, x: Tensor, c: Tensor | None, full_precision: bool = False, recon_rows: int = 0):
+        """D's logits; with recon_rows=R (a self-supervised D only) also its reconstruction loss
+        on the first R rows, computed on the augmented images D saw."""
         if self.augment is not None:
             x = self.augment(x, self.aug_p)
         # Penalties differentiate twice: keep those passes out of reduced precision.
         ctx = torch.autocast(x.device.type, enabled=False) if full_precision else self.autocast()
         with ctx:
+            if recon_rows:
+                logits, rec = self.D(x, c, recon_rows=recon_rows)
+                return logits.float(), rec.float()
             return self.D(x, c).float()
 
     # -- phases ---------------------------------------------------------------------------------
@@ -84,10 +89,19 @@ class GANLoss:
         """D loss on real and fake in one D call; returns (loss, real logits)."""
         fake = fake.detach().to(real.dtype)
         cc = None if c is None else torch.cat([rc, c])
-        logits = self.run_D(torch.cat([real, fake]), cc)           # (2N,): no BN in D, so one call is exact
+        both = torch.cat([real, fake])
+        # A self-supervised D (FastGAN's) also rebuilds the reals from its features: its L1 joins
+        # D's loss. Other Ds take the plain call, so their maths and RNG draws are unchanged.
+        if getattr(self.D, "self_supervised", False):
+            logits, rec = self.run_D(both, cc, recon_rows=real.shape[0])
+            self.report("loss/D_recon", rec)
+        else:
+            logits, rec = self.run_D(both, cc), None                # (2N,): no BN in D, so one call is exact
         lr, lf = logits.chunk(2)       # equal halves; a PacGAN critic gives one logit per pack of rows
         loss = self.d_fn(lr, lf)
         self.report("loss/D", loss)
+        if rec is not None:
+            loss = loss + rec
         self.report("D/real", lr.mean())
         self.report("D/fake", lf.mean())
         if self.name == "wgan-gp":

@@ -55,7 +55,8 @@ def load_faces100(seed: int = 0) -> ImageData:
 
 @DATASETS.register("histology")
 def load_histology(seed: int = 0, n: int = 1000, patch: int = 64) -> ImageData:
-    # Random patches of the immunohistochemistry slide (512x512 RGB), fixed by the seed.
+    # Random 64-px patches of the immunohistochemistry slide (512x512 RGB), fixed by the seed.
+    # They train at 32 px unless --res says otherwise (--res 64 uses them at full resolution).
     from PIL import Image
     img = np.asarray(Image.open(_skimage_data_dir() / "ihc.png").convert("RGB"), np.float32) / 255.0
     rng = np.random.default_rng(seed)
@@ -64,6 +65,57 @@ def load_histology(seed: int = 0, n: int = 1000, patch: int = 64) -> ImageData:
     xs = rng.integers(0, w - patch + 1, n)
     x = np.stack([img[a:a + patch, b:b + patch] for a, b in zip(ys, xs)]).transpose(0, 3, 1, 2)
     return ImageData(np.ascontiguousarray(x), None, "histology", None, 32)
+
+
+def _fundus_mask(img: np.ndarray) -> np.ndarray:
+    """(H, W) bool: inside the fundus. Outside it the photo is near-black (< 8/255 in every channel
+    after a 5x5 box blur, which keeps dark vessels inside the disc from counting as background)."""
+    from scipy.ndimage import uniform_filter
+    return uniform_filter(img.max(axis=2), size=5) > 8 / 255
+
+
+def _patches_inside(img: np.ndarray, mask: np.ndarray, n: int, patch: int, seed: int) -> np.ndarray:
+    """n patches (n, C, patch, patch) whose every pixel lies inside mask, positions fixed by seed."""
+    from scipy.ndimage import minimum_filter
+    # A top-left corner is allowed when the patch window below/right of it is all inside the mask.
+    inside = minimum_filter(mask.astype(np.uint8), size=patch, origin=-(patch // 2))[: -patch + 1, : -patch + 1]
+    ys, xs = np.nonzero(inside)
+    pick = np.random.default_rng(seed).choice(len(ys), n, replace=len(ys) < n)
+    x = np.stack([img[a:a + patch, b:b + patch] for a, b in zip(ys[pick], xs[pick])])
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+@DATASETS.register("retina")
+def load_retina(seed: int = 0, n: int = 800, patch: int = 64) -> ImageData:
+    # Patches of the fundus photograph retina.jpg (1411x1411 RGB), at half scale so a 64-px patch
+    # holds vessel branches rather than one vessel edge; only from inside the fundus (no black
+    # background), positions fixed by the seed.
+    from PIL import Image
+    with Image.open(_skimage_data_dir() / "retina.jpg") as im:
+        im = im.convert("RGB")
+        im = im.resize((im.width // 2, im.height // 2), Image.LANCZOS)      # 705 x 705
+    img = np.asarray(im, np.float32) / 255.0
+    x = _patches_inside(img, _fundus_mask(img), n, patch, seed)
+    return ImageData(x, None, "retina", None, 64)
+
+
+@DATASETS.register("microaneurysms")
+def load_microaneurysms(seed: int = 0, n: int = 500, patch: int = 32) -> ImageData:
+    # microaneurysms.png is one 102x102 grey retina crop: 32-px patches at seeded positions, each
+    # flipped/rotated by one of the 8 symmetries of the square (seeded too) so 500 patches are
+    # not all near-copies; they still overlap heavily, so this is a very small dataset.
+    from PIL import Image
+    with Image.open(_skimage_data_dir() / "microaneurysms.png") as im:
+        img = np.asarray(im.convert("L"), np.float32) / 255.0                   # (102, 102)
+    rng = np.random.default_rng(seed)
+    h, w = img.shape
+    ys, xs = rng.integers(0, h - patch + 1, n), rng.integers(0, w - patch + 1, n)
+    rot, flip = rng.integers(0, 4, n), rng.integers(0, 2, n)
+    out = []
+    for a, b, r, f in zip(ys, xs, rot, flip):
+        p = np.rot90(img[a:a + patch, b:b + patch], r)
+        out.append(p[:, ::-1] if f else p)
+    return ImageData(np.ascontiguousarray(np.stack(out)[:, None]), None, "microaneurysms", None, 32)
 
 
 # -- user files ---------------------------------------------------------------------------------

@@ -14,10 +14,13 @@ from ..train.checkpoint import atomic_write_text
 from ..train.stats import read_stats
 from .plots import losses_png, metrics_png
 
+# Sample grids show at their own pixel size (grid_png already upscales tiny ones to >= 256 px):
+# a 64-px 8x8 grid is 530 px wide and a 128-px one 1042, and scaling them down would blur exactly
+# the fine structure (vessels, nuclei) a reader checks. Wide ones scroll inside their panel.
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
 h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
-.sub{color:#666} img{image-rendering:pixelated;max-width:100%} .panel img{width:100%;max-width:480px} .grid2{display:flex;gap:2rem;flex-wrap:wrap}
+.sub{color:#666} img{image-rendering:pixelated;max-width:100%} .panel img{max-width:none} .panel{overflow-x:auto} .grid2{display:flex;gap:2rem;flex-wrap:wrap}
 .grid2>div{flex:1;min-width:300px} table{border-collapse:collapse} td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;
 text-align:left;font-variant-numeric:tabular-nums} .verdict li{margin:.25rem 0} code{background:#f4f4f4;padding:0 .2rem}
 """

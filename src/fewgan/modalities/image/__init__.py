@@ -8,6 +8,7 @@ from .. import Plugin
 
 AUG_OPS = ("color", "translation", "cutout")
 FEATURES = ("auto", "domain", "random", "inception")
+ARCHS = ("dcgan", "fastgan")
 
 
 @dataclass
@@ -17,6 +18,10 @@ class ImageOptions(Options):
     max_images: int | None = option(None, "train on a fixed, seeded subset of N images", minimum=1)
     conditional: bool = option(False, "class-conditional G and D (needs labels)", cli="switch")
     width: int | None = option(None, "channel width multiplier of G and D (default by resolution)", minimum=1, auto=True)
+    arch: str | None = option(None, "network family: dcgan, or fastgan (GLU + skip-layer excitation G, "
+                                    "self-supervised D; 32, 64 or 128 px); unset: dcgan at every size for now "
+                                    "(docs/benchmarks.md, images at 64 px)",
+                              choices=ARCHS, auto=True)
     spectral_norm: bool = option(True, "spectral norm in D", cli="negate", flag="--no-spectral-norm")
     aug_ops: str = option("color,translation,cutout", "comma list of DiffAugment ops D sees",
                           choices=AUG_OPS, comma_choices=True)
@@ -40,7 +45,7 @@ PLUGIN = Plugin(
     options=ImageOptions,
     impl="fewgan.modalities.image.modality:ImageModality",
     api="fewgan.modalities.image.modality:ImageGAN",
-    data_help="digits, faces100, histology, a folder of PNG/JPEG (sub-folders = classes), .npy/.npz or IDX files",
+    data_help="digits, faces100, histology (64 px), retina (64 px), microaneurysms (32 px), a folder of PNG/JPEG (sub-folders = classes), .npy/.npz or IDX files",
     default_data="digits",
     sample_options=ImageSampleOptions,
     eval_flags=("features", "inception"),

@@ -1,4 +1,4 @@
-"""Image modality: codec ([0,1] arrays <-> [-1,1] tensors at the training resolution), DCGAN nets,
+"""Image modality: codec ([0,1] arrays <-> [-1,1] tensors at the training resolution), DCGAN or FastGAN nets,
 DiffAugment/ADA, defaults chosen by dataset size and resolution."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ...config import TrainConfig
 from ...data import fingerprint, seeded_subset
 from ...data.image import ImageData, from_arrays, load_images
 from ...errors import UsageError
+from ...nets.fastgan import FastGANDiscriminator, FastGANGenerator, check_res as fastgan_stages
 from ...nets.image import ImageDiscriminator, ImageGenerator, stages_for
 from ...report.grid import grid_png, save_grid
 from .. import Prepared
@@ -45,6 +46,12 @@ class ImageCodec:
 
     def state_dict(self) -> dict:
         return {"res": self.res, "channels": self.channels, "classes": self.classes}
+
+
+def default_arch(res: int) -> str:
+    """--arch when not given. DCGAN everywhere for now: see docs/benchmarks.md (images) for the
+    measurement that decides whether FastGAN should become the default at 64 px and up."""
+    return "dcgan"
 
 
 class ImageModality:
@@ -87,8 +94,12 @@ class ImageModality:
         res = prep.codec.res
         cfg = cfg.fill_none(loss="ns", batch=64, g_lr=2e-4, d_lr=4e-4, beta1=0.5, beta2=0.99, r1_gamma=1.0, z_dim=64,
                        r1_every=16)
+        arch = cfg.options.arch or default_arch(res)
+        if arch == "fastgan":
+            fastgan_stages(res)       # 32, 64 or 128 px: refused here, before the run directory is written
         return cfg.replace(
-            options=cfg.options.replace(res=res, width=cfg.options.width or max(8, 512 // res)),  # 16 px: 32, 32: 16, 64: 8
+            options=cfg.options.replace(res=res, arch=arch,
+                                        width=cfg.options.width or max(8, 512 // res)),  # 16 px: 32, 32: 16, 64: 8
             # ADA at every size: in benchmarks/fewshot.py always-on DiffAugment cost FD at 100, 500
             # and 1797 images within a normal run, while ADA's p stays ~0 until D overfits.
             augment=cfg.augment if cfg.augment != "auto" else "ada",
@@ -98,6 +109,10 @@ class ImageModality:
 
     def build_nets(self, cfg: TrainConfig, codec: ImageCodec):
         w = cfg.options.width
+        # arch None: a run saved before --arch existed, which always trained DCGAN nets.
+        if (cfg.options.arch or "dcgan") == "fastgan":
+            return (FastGANGenerator(codec.res, codec.channels, cfg.z_dim, w, codec.n_classes),
+                    FastGANDiscriminator(codec.res, codec.channels, w, codec.n_classes, cfg.options.spectral_norm))
         G = ImageGenerator(codec.res, codec.channels, cfg.z_dim, w, codec.n_classes)
         D = ImageDiscriminator(codec.res, codec.channels, w, codec.n_classes, cfg.options.spectral_norm)
         return G, D
