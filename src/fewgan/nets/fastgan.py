@@ -23,6 +23,7 @@ from torch import nn
 
 from ..errors import UsageError
 from ..registry import NETS
+from .image import with_labels
 
 FASTGAN_RES = (32, 64, 128)
 
@@ -77,10 +78,7 @@ class FastGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         # z: (N, z_dim), c: (N,) int64 labels -> (N, channels, res, res) in [-1, 1]
-        if self.n_classes:
-            if c is None:
-                raise ValueError("conditional generator needs labels c")
-            z = torch.cat([z, self.embed(c)], dim=1)
+        z = with_labels(self, z, c)
         h = self.init(z[:, :, None, None])
         feats = [h]
         for i, up in enumerate(self.ups, start=1):

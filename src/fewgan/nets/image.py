@@ -33,6 +33,15 @@ def _channels(width: int, n_up: int, cap: int = 512) -> list[int]:
     return [min(cap, width * 2 ** (n_up - i)) for i in range(n_up + 1)]
 
 
+def with_labels(G: nn.Module, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+    """z (N, z_dim) -> (N, 2 z_dim) with the label embedding G.embed(c) joined, for a conditional G."""
+    if not G.n_classes:
+        return z
+    if c is None:
+        raise ValueError("conditional generator needs labels c")
+    return torch.cat([z, G.embed(c)], dim=1)
+
+
 @NETS.register("dcgan_g")
 class ImageGenerator(nn.Module):
     def __init__(self, res: int = 32, channels: int = 1, z_dim: int = 64, width: int = 32,
@@ -56,10 +65,7 @@ class ImageGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         # z: (N, z_dim), c: (N,) int64 labels -> (N, channels, res, res) in [-1, 1]
-        if self.n_classes:
-            if c is None:
-                raise ValueError("conditional generator needs labels c")
-            z = torch.cat([z, self.embed(c)], dim=1)
+        z = with_labels(self, z, c)
         h = self.fc(z).view(z.shape[0], -1, self.base, self.base)
         h = torch.relu(self.bn0(h))
         return torch.tanh(self.to_img(self.blocks(h)))
