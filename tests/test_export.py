@@ -63,6 +63,23 @@ def test_onnx_matches_pytorch(name, exported):
             assert err <= 1e-5, f"{name} {o['name']}: onnxruntime differs from PyTorch by {err:.3g}"
 
 
+def test_series_returns_model_exports(tmp_path):
+    """--model returns (a TCN of Gaussianised returns, levels from a start day the first noise step
+    picks) exports too: its quantile map is written without searchsorted, which ONNX lacks."""
+    rng = np.random.default_rng(0)
+    prices = 100 * np.exp(np.cumsum(rng.standard_t(3, (120, 2)) * 0.01, 0))
+    np.savetxt(tmp_path / "p.csv", prices, delimiter=",", header="a,b", comments="")
+    run = tmp_path / "run"
+    assert main(["train", "series", "--data", str(tmp_path / "p.csv"), "--model", "returns", "--seq-len", "8",
+                 "--hidden", "4", "--steps", "2", "--out", str(run), "--quiet", "--threads", "1"]) == 0
+    assert main(["export", str(run), "--out", str(tmp_path / "g.onnx")]) == 0
+    sess = ort.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
+    ex = exportable(TrainedGenerator.open(run), 9, 1)
+    got, = sess.run(None, {k: t.numpy() for k, t in zip(ex.input_names, ex.inputs)})
+    want = ex.run()[0].numpy()
+    assert got.shape == want.shape == (9, 8, 2) and float(np.abs(got - want).max()) <= 1e-5
+
+
 @pytest.mark.parametrize("name", ["video", "text"])
 def test_pt2_matches_pytorch(name, exported, cli):
     d = exported(name)
