@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 
@@ -15,6 +16,23 @@ def seeded_subset(n_total: int, k: int | None, seed: int, what: str = "images") 
     if k > n_total:
         raise UsageError(f"--max-images {k} is more than the {n_total} {what} in the data: use at most {n_total}")
     return np.sort(np.random.default_rng(seed).permutation(n_total)[:k])
+
+
+def read_npy(path: Path, x_keys: tuple[str, ...], what: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(x, y or None) from a .npy (x alone) or .npz file: x under the first of x_keys present
+    (else arr_0), y under y / labels / arr_1. what: the array's name in errors ("image", "clip")."""
+    try:
+        obj = np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise UsageError(f"{path}: cannot read as .npy/.npz ({e.__class__.__name__}): is the file corrupt?") from None
+    if not isinstance(obj, np.lib.npyio.NpzFile):
+        return obj, None
+    keys = list(obj.keys())
+    xk = next((k for k in (*x_keys, "arr_0") if k in keys), None)
+    if xk is None:
+        raise UsageError(f"{path}: no {what} array: name it {' or '.join(repr(k) for k in x_keys)} (found {keys})")
+    yk = next((k for k in ("y", "labels", "arr_1") if k in keys), None)
+    return obj[xk], obj[yk] if yk else None
 
 
 def fingerprint(*arrays: np.ndarray | None) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import read_npy
 from ..errors import UsageError
 from ..registry import DATASETS
 
@@ -169,18 +170,8 @@ def _natural_res(side: int) -> int:
 
 
 def _load_npy(path: Path) -> ImageData:
-    try:
-        obj = np.load(path, allow_pickle=False)
-    except Exception as e:
-        raise UsageError(f"{path}: cannot read as .npy/.npz ({e.__class__.__name__}): is the file corrupt?") from None
-    if isinstance(obj, np.lib.npyio.NpzFile):
-        keys = list(obj.keys())
-        xk = next((k for k in ("x", "images", "arr_0") if k in keys), None)
-        if xk is None:
-            raise UsageError(f"{path}: no image array: name it 'x' or 'images' (found {keys})")
-        yk = next((k for k in ("y", "labels", "arr_1") if k in keys), None)
-        return from_arrays(obj[xk], obj[yk] if yk else None, str(path))
-    return from_arrays(obj, None, str(path))
+    x, y = read_npy(path, ("x", "images"), "image")
+    return from_arrays(x, y, str(path))
 
 
 def _read_idx(path: Path) -> np.ndarray:

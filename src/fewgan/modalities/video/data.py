@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...data import read_npy
 from ...errors import UsageError
 
 FRAME_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
@@ -156,18 +157,8 @@ def _natural_res(hw) -> int:
 
 
 def _load_npy(path: Path) -> VideoData:
-    try:
-        obj = np.load(path, allow_pickle=False)
-    except Exception as e:
-        raise UsageError(f"{path}: cannot read as .npy/.npz ({e.__class__.__name__}): is the file corrupt?") from None
-    if isinstance(obj, np.lib.npyio.NpzFile):
-        keys = list(obj.keys())
-        xk = next((k for k in ("x", "clips", "videos", "arr_0") if k in keys), None)
-        if xk is None:
-            raise UsageError(f"{path}: no clip array: name it 'x' or 'clips' (found {keys})")
-        yk = next((k for k in ("y", "labels", "arr_1") if k in keys), None)
-        return from_arrays(obj[xk], obj[yk] if yk else None, str(path))
-    return from_arrays(obj, None, str(path))
+    x, y = read_npy(path, ("x", "clips", "videos"), "clip")
+    return from_arrays(x, y, str(path))
 
 
 # -- files and folders --------------------------------------------------------------------------
