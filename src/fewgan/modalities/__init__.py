@@ -72,6 +72,20 @@ class Prepared:
     ref_y: torch.Tensor | None = None
     ref_fingerprint: str | None = None
 
+    @classmethod
+    def encoded(cls, codec, x, y, full=None) -> "Prepared":
+        """From raw arrays x (N, ...) and y (N,) or None through codec.encode. full: the whole
+        dataset's (x, y) when x is a --max-images / --max-clips subset: the metrics' reference."""
+        import torch
+        from ..data import fingerprint
+
+        def labels(a):
+            return None if a is None else torch.from_numpy(a)
+        prep = cls(codec.encode(x), labels(y), codec, fingerprint(x, y))
+        if full is not None:
+            prep.ref_x, prep.ref_y, prep.ref_fingerprint = codec.encode(full[0]), labels(full[1]), fingerprint(*full)
+        return prep
+
     @property
     def reference(self) -> tuple[torch.Tensor, torch.Tensor | None, str]:
         if self.ref_x is None:

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from ...api import GAN
 from ...augment import DiffAugment
 from ...config import TrainConfig
-from ...data import fingerprint, seeded_subset
+from ...data import seeded_subset
 from ...data.image import ImageData, from_arrays, load_images
 from ...errors import UsageError
 from ...nets.fastgan import FastGANDiscriminator, FastGANGenerator, check_res as fastgan_stages
@@ -73,12 +73,8 @@ class ImageModality:
         stages_for(res)  # validates the resolution early, before any directory is written
         classes = (src.classes or [str(i) for i in range(int(y.max()) + 1)]) if opts.conditional else None
         codec = ImageCodec(res, x.shape[1], classes)
-        prep = Prepared(codec.encode(x), None if y is None else torch.from_numpy(y), codec, fingerprint(x, y))
-        if idx is not None:  # metrics compare with the full dataset, not only the few-shot subset
-            prep.ref_x = codec.encode(src.x)
-            prep.ref_y = None if src.y is None else torch.from_numpy(src.y)
-            prep.ref_fingerprint = fingerprint(src.x, src.y)
-        return prep
+        # metrics compare with the full dataset, not only the few-shot subset
+        return Prepared.encoded(codec, x, y, None if idx is None else (src.x, src.y))
 
     def codec_from_state(self, s: dict) -> ImageCodec:
         return ImageCodec(**s)

@@ -15,7 +15,7 @@ from ...api import GAN
 from ...augment import DiffAugment
 from ...augment.diffaug import color
 from ...config import TrainConfig
-from ...data import fingerprint, seeded_subset
+from ...data import seeded_subset
 from ...errors import UsageError
 from ...nets.image import stages_for
 from .. import Prepared
@@ -127,11 +127,8 @@ class VideoModality:
         stages_for(res)
         classes = (src.classes or [str(i) for i in range(int(y.max()) + 1)]) if o.conditional else None
         codec = VideoCodec(o.frames, x.shape[1], res, x.shape[2], classes, src.layout)
-        prep = Prepared(codec.encode(x), None if y is None else torch.from_numpy(y), codec, fingerprint(x, y))
-        if idx is not None:   # metrics compare with the full dataset, not only the subset
-            prep.ref_x, prep.ref_y = codec.encode(src.x), None if src.y is None else torch.from_numpy(src.y)
-            prep.ref_fingerprint = fingerprint(src.x, src.y)
-        return prep
+        # metrics compare with the full dataset, not only the subset
+        return Prepared.encoded(codec, x, y, None if idx is None else (src.x, src.y))
 
     def codec_from_state(self, s: dict) -> VideoCodec:
         return VideoCodec(**s)
