@@ -17,7 +17,8 @@ RETURNS_ONLY = ("train_len", "tail", "critic_lags")
 class SeriesOptions(Options):
     seq_len: int = option(24, "window length in time steps", minimum=2)
     model: str = option("rgan", "rgan (recurrent GAN in data space), returns (a convolutional GAN of returns: "
-                                 "heavy tails, volatility clustering) or timegan", choices=MODELS)
+                                 "heavy tails, volatility clustering; for prices, not for series that are not "
+                                 "products of returns) or timegan", choices=MODELS)
     hidden: int | None = option(None, "hidden units of G's GRU and D's convolutions (timegan: of every "
                                       "recurrent net; returns: channels of G and D) [rgan 64, returns 32, timegan 24]", minimum=1, auto=True)
     layers: int | None = option(None, "recurrent layers (timegan: the supervisor has one fewer; returns: dilated "
