@@ -1,11 +1,14 @@
-"""Video benchmark: moving-digits, the default MoCoGAN-style model vs two baselines.
+"""Video benchmark: moving-digits, the default model (warp) vs MoCoGAN and two baselines.
 
+    python benchmarks/video.py run --model warp    --clips all --cpu-minutes 15   # the default
     python benchmarks/video.py run --model mocogan --clips all --cpu-minutes 15
     python benchmarks/video.py run --model frames  --clips all --cpu-minutes 15   # + the static baseline
     python benchmarks/video.py table                                              # markdown + video.json
 
 Models (all on the same engine, frame generator and evaluator):
-  mocogan  the default: content code per clip + GRU motion codes, frame D + 3-D-conv clip D.
+  warp     the default: one content frame per clip, moved by a GRU-driven shift per frame,
+           frame D + 3-D-conv clip D.
+  mocogan  content code per clip + GRU motion codes into the frame generator, the same two Ds.
   frames   frame-only baseline = an image GAN on the frames (the image modality's DCGAN G and D,
            frame D only, one independent code per frame): its clips are independent frames stacked.
   static   static baseline: the same trained image GAN, one code held for every frame of a clip
@@ -111,7 +114,7 @@ def fmt(v, nd=3):
 
 def cmd_table(a) -> None:
     rows = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("video-*-*.json"))]
-    order = {"mocogan": 0, "frames": 1, "static": 2}
+    order = {"warp": 0, "warp (affine)": 1, "mocogan": 2, "frames": 3, "static": 4}
     rows.sort(key=lambda r: ({"all": 0, "500": 1, "100": 2}.get(r["clips"], 3), order.get(r["model"], 9)))
     head = ("| clips | model | CPU min (steps) | frame FD | clip FD | temporal cons. | static share | speed W1 "
             "(px/frame) | mean speed | memorization | train clips/s | sample clips/s | peak RSS MB |")
@@ -140,7 +143,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
-    r.add_argument("--model", choices=("mocogan", "frames"), default="mocogan")
+    r.add_argument("--model", choices=("warp", "mocogan", "frames"), default="warp")
     r.add_argument("--clips", default="all", help="all, 500 or 100")
     r.add_argument("--cpu-minutes", type=float, default=15.0)
     r.add_argument("--seed", type=int, default=0)

@@ -149,11 +149,11 @@ def test_codec_round_trip_and_random_windows():
     assert codec.noise_shape(7) == (5, 7)
 
 
-@pytest.mark.parametrize("model", ["mocogan", "frames", "static"])
+@pytest.mark.parametrize("model", ["mocogan", "warp", "frames", "static"])
 def test_nets_forward_backward(model):
     torch.manual_seed(0)
     G = VideoGenerator(16, 3, 6, 4, 2, n_classes=3, model=model)
-    D = VideoDiscriminator(16, 3, 2, 3, d_frames=2, clip=model == "mocogan")
+    D = VideoDiscriminator(16, 3, 2, 3, d_frames=2, clip=model in ("mocogan", "warp"))
     z, c = torch.randn(4, 5 + 2, 6), torch.tensor([0, 1, 2, 0])
     x = G(z, c)
     assert x.shape == (4, 5, 3, 16, 16)
@@ -163,6 +163,26 @@ def test_nets_forward_backward(model):
     assert all(p.grad is not None for p in G.frame.parameters() if p.requires_grad)
     if model == "static":
         assert torch.equal(x[:, 0], x[:, 3])
+    if model == "warp":
+        assert G.warp.weight.grad.abs().sum() > 0            # motion learns from D
+
+
+def test_warp_model_moves_the_content_frame():
+    """warp: clips start static (identity warps: the content frame itself on every frame); a pure
+    translation of the warp moves the frame's content by the expected number of pixels."""
+    torch.manual_seed(0)
+    G = VideoGenerator(16, 1, 6, 4, 2, model="warp", warp="affine").eval()
+    z = torch.randn(2, 4 + 2, 6)
+    x = G(z)
+    base = G.frame(z[:, 0])
+    assert torch.allclose(x, base.unsqueeze(1).expand_as(x), atol=1e-5)
+    with torch.no_grad():
+        G.warp.bias.copy_(torch.tensor([0.0, 0, 4 / 8, 0, 0, 0]))   # x shift of 4/8 = 4 px at 16 px
+    x = G(z)
+    assert torch.allclose(x[:, :, :, :, :8], base[:, None, :, :, 4:12], atol=1e-5)
+    T = VideoGenerator(16, 1, 6, 4, 2, model="warp", warp="translation").eval()
+    T.load_state_dict({**G.state_dict(), "warp.weight": G.warp.weight[[2, 5]], "warp.bias": G.warp.bias[[2, 5]]})
+    assert torch.allclose(T(z), x, atol=1e-6)                      # the same shift, from 2 outputs
 
 
 def test_augmentation_uses_one_set_of_parameters_per_clip():

@@ -1,8 +1,9 @@
 """Video plug-in: its typed options and registration (light; the implementation is modality.py).
 
 Short clips (8-32 frames, 8-128 px, 1 or 3 channels) from a few hundred to a few thousand
-examples: a MoCoGAN-style decomposed generator (content code per clip, GRU motion codes, a 2-D
-frame generator) against a frame discriminator and a 3-D-conv clip discriminator.
+examples: a decomposed generator (a content frame per clip from a 2-D frame generator, moved by
+GRU-driven warps; or MoCoGAN's content + motion codes into the frame generator) against a frame
+discriminator and a 3-D-conv clip discriminator.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ...options import Options, option
 from .. import Plugin
 
 AUG_OPS = ("color", "translation", "cutout")
-MODELS = ("mocogan", "frames", "static")
+MODELS = ("warp", "mocogan", "frames", "static")
 
 
 @dataclass
@@ -24,9 +25,15 @@ class VideoOptions(Options):
                                    "data's, moving-digits 32)", minimum=8, maximum=128, auto=True)
     max_clips: int | None = option(None, "train on a fixed, seeded subset of N clips", minimum=1)
     conditional: bool = option(False, "class-conditional G and both Ds (needs labels)", cli="switch")
-    model: str = option("mocogan", "mocogan (content + GRU motion, frame and clip D); baselines: frames "
+    model: str = option("warp", "warp (one content frame per clip, moved by a GRU-driven warp per frame: "
+                                "content that moves, not content that changes shape); mocogan (content + GRU "
+                                "motion codes into the frame generator: any change, but identity drifts); "
+                                "baselines: frames "
                                    "(independent frames, frame D only), static (one frame repeated)",
                         choices=MODELS)
+    warp: str = option("translation", "--model warp: the motion of the content frame: translation (a shift per "
+                                      "frame) or affine (shift, rotation, scale and shear)",
+                       choices=("translation", "affine"))
     width: int | None = option(None, "channel width multiplier of G and both Ds (default by resolution)",
                                minimum=1, auto=True)
     motion_dim: int = option(16, "size of the GRU motion code per frame", minimum=1)
@@ -56,7 +63,7 @@ class VideoSampleOptions(Options):
 
 PLUGIN = Plugin(
     name="video",
-    summary="video: short clips (8-32 frames), MoCoGAN-style content + motion",
+    summary="video: short clips (8-32 frames), a content frame + GRU-driven motion",
     options=VideoOptions,
     impl="fewgan.modalities.video.modality:VideoModality",
     api="fewgan.modalities.video.modality:VideoGAN",

@@ -1,5 +1,5 @@
 """Video modality: codec (clips in [0, 1] <-> [-1, 1] tensors at the training size, windows of
---frames frames), MoCoGAN-style nets (nets.py), its own two-discriminator step (phases.py),
+--frames frames), content + motion nets (nets.py), its own two-discriminator step (phases.py),
 per-clip DiffAugment/ADA, metrics (metrics.py), animated GIF previews and samples."""
 from __future__ import annotations
 
@@ -155,9 +155,10 @@ class VideoModality:
 
     def build_nets(self, cfg: TrainConfig, codec: VideoCodec):
         o = cfg.options
-        G = VideoGenerator(codec.res, codec.channels, cfg.z_dim, o.motion_dim, o.width, codec.n_classes, o.model)
+        G = VideoGenerator(codec.res, codec.channels, cfg.z_dim, o.motion_dim, o.width, codec.n_classes, o.model,
+                           o.warp)
         D = VideoDiscriminator(codec.res, codec.channels, o.width, codec.n_classes, o.spectral_norm, o.d_frames,
-                               clip=o.model == "mocogan")
+                               clip=o.model in ("mocogan", "warp"))
         return G, D
 
     def make_phases(self, engine):

@@ -1,11 +1,17 @@
-"""Video networks: a MoCoGAN-style decomposed generator and a two-headed discriminator.
+"""Video networks: decomposed generators (content + motion) and a two-headed discriminator.
 
-G (Tulyakov et al. 2018): a content code fixed per clip and a motion code per frame from a GRU
-run over per-frame noise; [content, motion_t] feeds the image modality's DCGAN frame generator
-(fewgan.nets.image), shared by all frames. Noise layout per clip: (T + 2, z_dim) = row 0 the
-content code, row 1 the GRU's initial state, rows 2.. one input per frame (so longer noise gives
-longer clips). Baselines with the same frame generator: `frames` (an independent code per
-frame, no motion model) and `static` (the content code on every frame).
+Both generators split a clip into content fixed per clip and a motion code per frame from a GRU
+run over per-frame noise, and use the image modality's DCGAN frame generator (fewgan.nets.image):
+- `warp` (the default): the frame generator makes ONE frame per clip from the content code, and
+  each frame of the clip is that frame moved by a warp the GRU's code gives (a shift, or a full
+  affine map). Identity cannot drift (every frame is the same content), the frame generator runs
+  once per clip instead of T times, and the clip D only has to teach motion. It cannot make
+  content that changes shape or appears; `mocogan` can.
+- `mocogan` (Tulyakov et al. 2018): [content, motion_t] feeds the frame generator for every frame.
+Noise layout per clip: (T + 2, z_dim) = row 0 the content code, row 1 the GRU's initial state,
+rows 2.. one input per frame (so longer noise gives longer clips). Baselines with the same frame
+generator: `frames` (an independent code per frame, no motion model) and `static` (the content
+code on every frame).
 D: a frame head (the image modality's DCGAN discriminator on d_frames random frames per clip) and
 a clip head (3-D convolutions over the frames and their differences); both take clips
 (N, T, C, H, W) and return one logit per clip, and each has its own loss and R1 (phases.py).
@@ -13,6 +19,7 @@ a clip head (3-D convolutions over the frames and their differences); both take 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ...nets.image import ImageDiscriminator, ImageGenerator, stages_for
@@ -20,13 +27,24 @@ from ...nets.image import ImageDiscriminator, ImageGenerator, stages_for
 
 class VideoGenerator(nn.Module):
     def __init__(self, res: int, channels: int, z_dim: int, motion_dim: int, width: int, n_classes: int = 0,
-                 model: str = "mocogan"):
+                 model: str = "warp", warp: str = "translation"):
         super().__init__()
         self.res, self.channels, self.z_dim, self.model = res, channels, z_dim, model
         if model == "mocogan":
             self.h0 = nn.Linear(z_dim, motion_dim)
             self.gru = nn.GRU(z_dim, motion_dim, batch_first=True)
             self.frame = ImageGenerator(res, channels, z_dim + motion_dim, width, n_classes)
+        elif model == "warp":
+            # one frame per clip from the content code; the GRU's motion codes become one affine
+            # warp of that frame per frame. The last layer starts at zero: clips start static
+            # (identity warps) and the clip D pushes motion in.
+            self.h0 = nn.Linear(z_dim, motion_dim)
+            self.gru = nn.GRU(z_dim, motion_dim, batch_first=True)
+            self.warp_kind = warp
+            self.warp = nn.Linear(motion_dim, 2 if warp == "translation" else 6)
+            nn.init.zeros_(self.warp.weight)
+            nn.init.zeros_(self.warp.bias)
+            self.frame = ImageGenerator(res, channels, z_dim, width, n_classes)
         else:
             self.frame = ImageGenerator(res, channels, z_dim, width, n_classes)
         self.n_classes = n_classes
@@ -39,13 +57,35 @@ class VideoGenerator(nn.Module):
         content = z[:, :1].expand(n, t, z.shape[2])
         if self.model == "static":
             return content
+        return torch.cat([content, self.motion(z)], 2)
+
+    def warped(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        """The content frame moved by one affine map per frame, each relative to the content frame
+        (not to the previous frame: one bilinear resampling per frame, no blur that builds up)."""
+        n, t = z.shape[0], z.shape[1] - 2
+        base = self.frame(z[:, 0], c)                                          # (N, C, H, W)
+        eye = torch.eye(2, 3, dtype=base.dtype, device=base.device)
+        delta = self.warp(self.motion(z)).reshape(n * t, -1)                    # (N*T, 2 or 6)
+        if self.warp_kind == "translation":                                    # shift only: the last column
+            delta = F.pad(delta.unsqueeze(2), (2, 0)).view(n * t, 2, 3)
+        theta = eye + delta.view(n * t, 2, 3)                                  # (N*T, 2, 3)
+        size = (n * t, self.channels, self.res, self.res)
+        grid = F.affine_grid(theta, size, align_corners=False)                 # (N*T, H, W, 2)
+        frames = base.unsqueeze(1).expand(n, t, *base.shape[1:]).reshape(size)
+        # border padding: what enters the frame repeats the edge (background, for objects on one)
+        out = F.grid_sample(frames, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        return out.view(n, t, self.channels, self.res, self.res)
+
+    def motion(self, z: torch.Tensor) -> torch.Tensor:
+        # z: (N, T + 2, z_dim) -> GRU motion codes (N, T, motion_dim)
         h0 = torch.tanh(self.h0(z[:, 1])).unsqueeze(0)            # (1, N, motion_dim)
-        motion, _ = self.gru(z[:, 2:], h0)                         # (N, T, motion_dim)
-        return torch.cat([content, motion], 2)
+        return self.gru(z[:, 2:], h0)[0]
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         # z: (N, T + 2, z_dim), c: (N,) labels -> clips (N, T, C, res, res) in [-1, 1]
         n, t = z.shape[0], z.shape[1] - 2
+        if self.model == "warp":
+            return self.warped(z, c)
         codes = self.codes(z).reshape(n * t, -1)
         cc = None if c is None else c.repeat_interleave(t)
         return self.frame(codes, cc).view(n, t, self.channels, self.res, self.res)
