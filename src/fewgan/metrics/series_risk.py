@@ -165,8 +165,9 @@ RISK_KEYS = [f"{m}{lv}_{h}d" for m in ("var", "es") for h in HORIZONS for lv in 
 def compare(real: dict, fake: dict, columns: list[str]) -> dict:
     """real, fake: `stylized_facts` of each. Flat JSON-able results: the keys above, feature means of
     each statistic (`<stat>_real`, `<stat>_fake`), the acf curves and a per-column table."""
-    def m(x):
-        return float(np.nanmean(x))
+    def m(x):       # NaN (a statistic undefined on every column, e.g. flat paths) without numpy's warning
+        x = np.asarray(x, float)
+        return float(np.nanmean(x)) if (~np.isnan(x)).any() else float("nan")
     out = {"kurtosis_real": m(real["kurtosis"]), "kurtosis_fake": m(fake["kurtosis"]),
            "kurtosis_gap": m(np.abs(fake["kurtosis"] - real["kurtosis"])),
            "kurtosis_rel_gap": m(_rel(real["kurtosis"], fake["kurtosis"])),
