@@ -48,8 +48,11 @@ class TableCodec:
     """
 
     def __init__(self, columns: list[dict], seed: int = 0, constraints: Constraints | None = None,
-                 marginals: str = "model"):
+                 marginals: str = "model", copula_corr: list | None = None):
         self.columns, self.seed, self.marginals = columns, seed, marginals
+        # marginals="copula": the correlation of the training rows' normal scores over the copula
+        # columns (codec column order), which G's linear path reproduces (nets/table.py)
+        self.copula_corr = copula_corr
         self.constraints = constraints or Constraints([])     # applied around encode / decode
         self._layout()
         self._sampler = None
@@ -67,6 +70,12 @@ class TableCodec:
                 cond_spans.append((pos, k))
                 cond_cols.append(i)
                 pos += k
+            elif c.get("copula"):       # one unbounded normal score (G: copula path + residual)
+                spans.append((pos, 1, "linear"))
+                pos += 1
+                if c["nan"]:
+                    spans.append((pos, 2, "softmax"))
+                    pos += 2
             else:
                 k = n_modes(c)
                 spans += [(pos, 1, "tanh"), (pos + 1, k, "softmax")]
@@ -96,10 +105,15 @@ class TableCodec:
     def n_softmax(self) -> int:
         return sum(k for _, k, a in self.spans if a == "softmax")
 
+    @property
+    def n_copula(self) -> int:
+        return sum(1 for _, _, a in self.spans if a == "linear")
+
     def noise_shape(self, z_dim: int) -> tuple[int]:
-        # z plus one Gaussian per softmax output, turned into Gumbel noise inside G: every random
-        # number of a sample comes from this seeded noise, so sampling is reproducible.
-        return (z_dim + self.n_softmax,)
+        # z, one Gaussian per copula column (G's linear path), and one per softmax output, turned
+        # into Gumbel noise inside G: every random number of a sample comes from this seeded
+        # noise, so sampling is reproducible.
+        return (z_dim + self.n_copula + self.n_softmax,)
 
     def column(self, name: str) -> dict:
         for c in self.columns:
@@ -116,9 +130,20 @@ class TableCodec:
             df = constraints.fit(df)
         category_frequencies(df, columns)
         find_derived(df, columns)
+        scores = []         # marginals="copula": each copula column's normal scores (0 where missing)
         for c in columns:
             if c["kind"] != "categorical" and not c.get("derived"):
                 v = numeric_values(df[c["name"]], c)
+                if marginals == "copula" and (~np.isnan(v)).any():
+                    # every continuous column, spikes and integers too: the quantile map gives
+                    # them back (flat stretches for point masses, rounding for integers)
+                    obs = v[~np.isnan(v)]
+                    c.update(copula=True, normal=True, spikes=[], means=[], stds=[],
+                             quantiles=np.quantile(obs, np.linspace(0, 1, N_QUANTILES)).tolist())
+                    z = np.zeros(len(v))
+                    z[~np.isnan(v)] = to_normal(obs, c, mid=True)
+                    scores.append(z)
+                    continue
                 v = v[~np.isnan(v)]
                 c["spikes"] = fit_spikes(v)
                 if marginals != "model" and not c["spikes"] and len(v):
@@ -128,7 +153,17 @@ class TableCodec:
                         v = to_normal(v, c)
                 rest = v[~np.isin(v, c["spikes"])]
                 c["means"], c["stds"] = fit_modes(rest, seed) if len(rest) else ([], [])
-        return cls(columns, seed, constraints, marginals)
+        corr = None
+        if scores:
+            z = np.array(scores)
+            sd = z.std(1)
+            corr = np.eye(len(z))
+            ok = sd > 0             # a constant column correlates with nothing
+            if ok.sum() > 1:
+                corr[np.ix_(ok, ok)] = np.corrcoef(z[ok])
+            np.fill_diagonal(corr, 1.0)
+            corr = np.nan_to_num(corr).tolist()
+        return cls(columns, seed, constraints, marginals, corr)
 
     # encode / decode
     def encode(self, df: pd.DataFrame) -> torch.Tensor:
@@ -148,9 +183,14 @@ class TableCodec:
             v = numeric_values(s, c)
             miss = np.isnan(v)
             if c.get("normal"):
-                v[~miss] = to_normal(v[~miss], c)
+                v[~miss] = to_normal(v[~miss], c, mid=bool(c.get("copula")))
             if miss.any():   # missing: the flag says so; the value slots get a random observed value
                 v[miss] = rng.choice(v[~miss], int(miss.sum()))
+            if c.get("copula"):
+                out[:, p] = v
+                if c["nan"]:
+                    out[rows, p + 1 + miss.astype(int)] = 1
+                continue
             means, stds = np.asarray(c["means"]), np.asarray(c["stds"])
             spikes = np.asarray(c.get("spikes", []), dtype=float)
             exact = np.isin(v, spikes)
@@ -208,6 +248,8 @@ class TableCodec:
     def _raw_numeric(x: np.ndarray, c: dict) -> np.ndarray:
         """A continuous column's values from G's output, before any map, clipping or rounding."""
         p = c["start"]
+        if c.get("copula"):
+            return x[:, p].astype(float)
         means, stds = np.asarray(c["means"]), np.asarray(c["stds"])
         spikes = np.asarray(c.get("spikes", []), dtype=float)
         mode = x[:, p + 1:p + 1 + n_modes(c)].argmax(1)
@@ -364,11 +406,12 @@ class TableCodec:
     # state
     def state_dict(self) -> dict:
         keep = ("name", "kind", "dtype", "nan", "nan_rate", "is_int", "min", "max", "decimals", "categories",
-                "means", "stds", "spikes", "freq", "derived", "quantiles", "normal")
+                "means", "stds", "spikes", "freq", "derived", "quantiles", "normal", "copula")
         return {"columns": [{k: c[k] for k in keep if k in c} for c in self.columns], "seed": self.seed,
-                "constraints": self.constraints.state_dict(), "marginals": self.marginals}
+                "constraints": self.constraints.state_dict(), "marginals": self.marginals,
+                **({"copula_corr": self.copula_corr} if self.copula_corr is not None else {})}
 
     @classmethod
     def from_state(cls, s: dict) -> "TableCodec":
         return cls([dict(c) for c in s["columns"]], s.get("seed", 0), Constraints.from_state(s.get("constraints")),
-                   s.get("marginals", "model"))
+                   s.get("marginals", "model"), s.get("copula_corr"))

@@ -3,8 +3,14 @@
 G: [z, condition] -> residual MLP blocks (Linear-BN-ReLU, output concatenated to the input) ->
    one linear head over the encoded row -> per span: tanh for in-mode scalars, Gumbel-softmax
    (temperature tau) for one-hots (modes, categories, missing flags). The Gumbel noise is made from
-   extra Gaussian inputs in z (noise = z_dim + number of softmax outputs), so a seeded z fixes a
-   sample completely and sampling never touches the global RNG.
+   extra Gaussian inputs in z (noise = z_dim + copula columns + number of softmax outputs), so a
+   seeded z fixes a sample completely and sampling never touches the global RNG.
+   Copula columns (--marginals copula, 'linear' spans: one normal score each): output = L z_c +
+   residual, with z_c standard normal inputs (also fed to the MLP), L the Cholesky factor of the
+   training rows' normal-score correlation (a fixed buffer) and the residual's head rows zero at
+   initialisation: at step 0 G *is* a Gaussian copula on those columns, and the adversarial
+   training learns what the copula misses (dependence on the categorical columns, non-Gaussian
+   dependence).
 D: PacGAN critic: `pac` rows (and their conditions) are concatenated and scored together, which
    lets the critic see a small sample's diversity and penalises mode collapse. Linear-LeakyReLU-
    Dropout blocks, no normalisation (the gradient penalty needs per-sample gradients).
@@ -31,10 +37,16 @@ class _Residual(nn.Module):
 @NETS.register("table_g")
 class TableGenerator(nn.Module):
     def __init__(self, z_dim: int, cond_dim: int, spans: list, widths: tuple[int, ...] = (256, 256),
-                 tau: float = 0.2):
+                 tau: float = 0.2, copula_corr=None):
         super().__init__()
         self.z_dim, self.cond_dim, self.tau = z_dim, cond_dim, tau
-        dim = z_dim + cond_dim
+        lin_idx = [s for s, k, a in spans if a == "linear"]
+        self.n_copula = len(lin_idx)
+        if self.n_copula:
+            if copula_corr is None:
+                raise ValueError("linear (copula) spans need copula_corr")
+            self.register_buffer("copula_L", copula_cholesky(copula_corr))
+        dim = z_dim + self.n_copula + cond_dim
         blocks = []
         for w in widths:
             blocks.append(_Residual(dim, w))
@@ -42,6 +54,10 @@ class TableGenerator(nn.Module):
         self.body = nn.Sequential(*blocks)
         data_dim = max(s + k for s, k, _ in spans)
         self.head = nn.Linear(dim, data_dim)
+        if lin_idx:     # the residual on the copula columns starts at zero
+            with torch.no_grad():
+                self.head.weight[lin_idx] = 0
+                self.head.bias[lin_idx] = 0
         # Group the outputs: scalars (tanh) first, then one-hots by size so each size is one softmax.
         tanh_idx = [s for s, k, a in spans if a == "tanh"]
         groups: dict[int, list[int]] = {}
@@ -49,18 +65,24 @@ class TableGenerator(nn.Module):
             if a == "softmax":
                 groups.setdefault(k, []).extend(range(s, s + k))
         self.sizes = sorted(groups)
-        order = tanh_idx + [i for k in self.sizes for i in groups[k]]
+        order = lin_idx + tanh_idx + [i for k in self.sizes for i in groups[k]]
         self.n_tanh = len(tanh_idx)
         self.n_groups = [len(groups[k]) // k for k in self.sizes]
         self.register_buffer("order", torch.tensor(order, dtype=torch.long), persistent=False)
         self.register_buffer("inverse", torch.argsort(torch.tensor(order, dtype=torch.long)), persistent=False)
-        self.n_softmax = len(order) - self.n_tanh
+        self.n_softmax = len(order) - self.n_tanh - self.n_copula
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        zn, zg = z[:, :self.z_dim], z[:, self.z_dim:]
+        k = self.n_copula
+        zn, zg = z[:, :self.z_dim + k], z[:, self.z_dim + k:]      # zn: z, then the copula inputs z_c
         h = zn if c is None or self.cond_dim == 0 else torch.cat([zn, c.to(zn.dtype)], dim=1)
         out = self.head(self.body(h)).float()[:, self.order]
-        parts = [torch.tanh(out[:, :self.n_tanh])]
+        parts = []
+        if k:
+            zc = zn[:, self.z_dim:].float()
+            parts.append(out[:, :k] + zc @ self.copula_L.T)
+            out = out[:, k:]
+        parts.append(torch.tanh(out[:, :self.n_tanh]))
         # Gumbel(0, 1) from the Gaussian inputs: u = Phi(z), g = -log(-log u).
         u = (0.5 * (1 + torch.erf(zg.float() / math.sqrt(2)))).clamp(1e-6, 1 - 1e-6)
         g = -torch.log(-torch.log(u))
@@ -73,6 +95,18 @@ class TableGenerator(nn.Module):
             pos += k * n
             gpos += k * n
         return torch.cat(parts, dim=1)[:, self.inverse]
+
+
+def copula_cholesky(corr) -> torch.Tensor:
+    """Lower Cholesky factor of a correlation matrix, made positive definite first (eigenvalues
+    clipped at 1e-4, unit diagonal restored): float32, so L z has that correlation for z ~ N(0, I)."""
+    c = torch.as_tensor(corr, dtype=torch.float64)
+    c = 0.5 * (c + c.T)
+    w, v = torch.linalg.eigh(c)
+    c = (v * w.clamp_min(1e-4)) @ v.T
+    d = c.diagonal().sqrt()
+    c = c / d[:, None] / d[None, :]
+    return torch.linalg.cholesky(c).float()
 
 
 @NETS.register("table_d")

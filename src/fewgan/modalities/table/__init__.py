@@ -24,8 +24,11 @@ class TableOptions(Options):
     marginals: str | None = option(None, "continuous columns' marginals: model (as G makes them), calibrated (G's "
                                      "quantiles mapped to the training data's at sampling time; G keeps the "
                                      "dependence), gaussian (G models normal scores, as a Gaussian copula's, and "
-                                     "is calibrated); default calibrated below 1000 rows, else model",
-                            choices=("model", "calibrated", "gaussian"), auto=True)
+                                     "is calibrated), copula (every continuous column one normal score; G's continuous "
+                                     "outputs = a fixed Gaussian copula of the training rows' normal scores plus a "
+                                     "learned residual that starts at zero, then calibrated); default calibrated "
+                                     "below 1000 rows, else model",
+                            choices=("model", "calibrated", "gaussian", "copula"), auto=True)
     width: int | None = option(None, "hidden width of G's and D's two layers (128 below 1000 rows, else 256)",
                                minimum=1, auto=True)
 

@@ -121,7 +121,8 @@ class TableModality:
     def build_nets(self, cfg: TrainConfig, codec):
         from ...nets.table import TableDiscriminator, TableGenerator
         w = cfg.options.width
-        G = TableGenerator(cfg.z_dim, codec.cond_dim, codec.spans, (w, w), cfg.options.tau)
+        G = TableGenerator(cfg.z_dim, codec.cond_dim, codec.spans, (w, w), cfg.options.tau,
+                           getattr(codec, "copula_corr", None))
         D = TableDiscriminator(codec.data_dim, codec.cond_dim, (w, w), cfg.options.pac)
         return G, D
 
