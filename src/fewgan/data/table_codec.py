@@ -35,9 +35,39 @@ from .table_columns import (assign_modes, categories_to_series, category_codes, 
 
 CALIBRATION_N, CALIBRATION_SEED = 20000, 999_983   # the sample that fixes the missing-value cuts and marginal maps
 N_QUANTILES = 101                                   # real quantiles kept per column for the marginal map
+COPULA_QUANTILES = 1001             # marginals="copula": one quantile per training row, up to this many
 
 
-# -- the codec ----------------------------------------------------------------------------------
+COPULA_PRIOR = 2.0      # a category's mean normal scores shrink to 0 as n / (n + COPULA_PRIOR)
+COPULA_PRIOR_COV = 10.0     # and its covariance to the pooled one as n / (n + COPULA_PRIOR_COV)
+
+
+def copula_conditionals(df: pd.DataFrame, columns: list[dict], z: np.ndarray) -> dict | None:
+    """marginals="copula": what G's linear path draws from under a condition (one category of one
+    categorical column, as in training-by-sampling): mean normal scores per condition slot (the
+    slot order of the condition vector, NaN slots included; shrunk for rare categories) and, per
+    condition column, the pooled covariance of the scores around their category's mean. Summed
+    over categories at their frequencies this gives back the training covariance, so unconditional
+    samples stay the copula; conditioned ones get the class-conditional shift. z: (rows, columns).
+    Per slot: its own covariance around its mean, shrunk to the column's pooled one for rare slots."""
+    means, covs = [], []
+    for c in columns:
+        if c["kind"] != "categorical" or c.get("derived"):
+            continue
+        codes = category_codes(df[c["name"]], c)
+        k = len(c["categories"]) + int(c["nan"])
+        n = np.bincount(codes, minlength=k).astype(float)
+        m = np.zeros((k, z.shape[1]))
+        np.add.at(m, codes, z)
+        m /= (n + COPULA_PRIOR)[:, None]
+        r = z - m[codes]
+        pooled = r.T @ r / len(z)
+        for j in range(k):      # each category's own covariance, shrunk to the pooled one when rare
+            rj = r[codes == j]
+            covs.append(((rj.T @ rj + COPULA_PRIOR_COV * pooled) / (n[j] + COPULA_PRIOR_COV)).tolist())
+        means += m.tolist()
+    return {"mean": means, "cov": covs} if covs else None
+
 class TableCodec:
     """DataFrame <-> float matrix, plus training-by-sampling and condition vectors.
 
@@ -48,11 +78,14 @@ class TableCodec:
     """
 
     def __init__(self, columns: list[dict], seed: int = 0, constraints: Constraints | None = None,
-                 marginals: str = "model", copula_corr: list | None = None):
+                 marginals: str = "model", copula_corr: list | None = None, copula_cond: dict | None = None):
         self.columns, self.seed, self.marginals = columns, seed, marginals
         # marginals="copula": the correlation of the training rows' normal scores over the copula
-        # columns (codec column order), which G's linear path reproduces (nets/table.py)
-        self.copula_corr = copula_corr
+        # columns (codec column order), which G's linear path reproduces (nets/table.py), and per
+        # condition: {"mean": per condition slot, the mean normal scores of its rows; "cov": per
+        # condition column, the pooled covariance around those means}
+        self.copula_corr, self.copula_cond = copula_corr, copula_cond
+        self._copula_t = None       # copula_penalty's tensors, built once per device
         self.constraints = constraints or Constraints([])     # applied around encode / decode
         self._layout()
         self._sampler = None
@@ -97,6 +130,30 @@ class TableCodec:
             self._cond_index_dev = self.cond_index.to(device)
         return self._cond_index_dev
 
+    def copula_penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        """marginals="copula": how far a batch of G's normal scores is from the training rows'
+        moments under the same conditions: mean squared error of the batch's second moments
+        around each row's category mean (its condition's) against the pooled within-category
+        covariances (or the correlation, unconditionally), plus the squared mean offset."""
+        t = self._copula_t
+        if t is None or t["device"] != fake.device:
+            lin = [s for s, _, a in self.spans if a == "linear"]
+            t = {"device": fake.device, "lin": torch.tensor(lin, device=fake.device),
+                 "corr": torch.tensor(self.copula_corr, dtype=torch.float32, device=fake.device)}
+            if self.copula_cond and self.cond_dim:
+                t.update(mean=torch.tensor(self.copula_cond["mean"], dtype=torch.float32, device=fake.device),
+                         cov=torch.tensor(self.copula_cond["cov"], dtype=torch.float32, device=fake.device))
+            self._copula_t = t
+        x = fake[:, t["lin"]].float()
+        if c is not None and "mean" in t:
+            c = c.float()
+            r = x - c @ t["mean"]
+            target = torch.einsum("s,skl->kl", c.mean(0), t["cov"])
+        else:
+            r, target = x, t["corr"]
+        second = r.T @ r / len(r)
+        return (second - target).square().mean() + r.mean(0).square().mean()
+
     @property
     def names(self) -> list[str]:
         return [c["name"] for c in self.columns]
@@ -138,8 +195,9 @@ class TableCodec:
                     # every continuous column, spikes and integers too: the quantile map gives
                     # them back (flat stretches for point masses, rounding for integers)
                     obs = v[~np.isnan(v)]
+                    nq = int(np.clip(len(obs), N_QUANTILES, COPULA_QUANTILES))
                     c.update(copula=True, normal=True, spikes=[], means=[], stds=[],
-                             quantiles=np.quantile(obs, np.linspace(0, 1, N_QUANTILES)).tolist())
+                             quantiles=np.quantile(obs, np.linspace(0, 1, nq)).tolist())
                     z = np.zeros(len(v))
                     z[~np.isnan(v)] = to_normal(obs, c, mid=True)
                     scores.append(z)
@@ -153,7 +211,7 @@ class TableCodec:
                         v = to_normal(v, c)
                 rest = v[~np.isin(v, c["spikes"])]
                 c["means"], c["stds"] = fit_modes(rest, seed) if len(rest) else ([], [])
-        corr = None
+        corr = cond = None
         if scores:
             z = np.array(scores)
             sd = z.std(1)
@@ -163,7 +221,8 @@ class TableCodec:
                 corr[np.ix_(ok, ok)] = np.corrcoef(z[ok])
             np.fill_diagonal(corr, 1.0)
             corr = np.nan_to_num(corr).tolist()
-        return cls(columns, seed, constraints, marginals, corr)
+            cond = copula_conditionals(df, columns, z.T)
+        return cls(columns, seed, constraints, marginals, corr, cond)
 
     # encode / decode
     def encode(self, df: pd.DataFrame) -> torch.Tensor:
@@ -409,9 +468,10 @@ class TableCodec:
                 "means", "stds", "spikes", "freq", "derived", "quantiles", "normal", "copula")
         return {"columns": [{k: c[k] for k in keep if k in c} for c in self.columns], "seed": self.seed,
                 "constraints": self.constraints.state_dict(), "marginals": self.marginals,
-                **({"copula_corr": self.copula_corr} if self.copula_corr is not None else {})}
+                **({"copula_corr": self.copula_corr} if self.copula_corr is not None else {}),
+                **({"copula_cond": self.copula_cond} if self.copula_cond is not None else {})}
 
     @classmethod
     def from_state(cls, s: dict) -> "TableCodec":
         return cls([dict(c) for c in s["columns"]], s.get("seed", 0), Constraints.from_state(s.get("constraints")),
-                   s.get("marginals", "model"), s.get("copula_corr"))
+                   s.get("marginals", "model"), s.get("copula_corr"), s.get("copula_cond"))

@@ -37,7 +37,8 @@ class _Residual(nn.Module):
 @NETS.register("table_g")
 class TableGenerator(nn.Module):
     def __init__(self, z_dim: int, cond_dim: int, spans: list, widths: tuple[int, ...] = (256, 256),
-                 tau: float = 0.2, copula_corr=None):
+                 tau: float = 0.2, copula_corr=None, copula_cond: dict | None = None,
+                 cond_offsets: list | None = None):
         super().__init__()
         self.z_dim, self.cond_dim, self.tau = z_dim, cond_dim, tau
         lin_idx = [s for s, k, a in spans if a == "linear"]
@@ -46,6 +47,11 @@ class TableGenerator(nn.Module):
             if copula_corr is None:
                 raise ValueError("linear (copula) spans need copula_corr")
             self.register_buffer("copula_L", copula_cholesky(copula_corr))
+        self.copula_cond = bool(self.n_copula and copula_cond and cond_dim)
+        if self.copula_cond:      # per condition: a mean shift and the pooled within-category factor
+            self.register_buffer("copula_mean", torch.tensor(copula_cond["mean"], dtype=torch.float32))
+            self.register_buffer("copula_Lc", torch.stack([copula_cholesky(v, unit=False)
+                                                           for v in copula_cond["cov"]]))
         dim = z_dim + self.n_copula + cond_dim
         blocks = []
         for w in widths:
@@ -80,7 +86,13 @@ class TableGenerator(nn.Module):
         parts = []
         if k:
             zc = zn[:, self.z_dim:].float()
-            parts.append(out[:, :k] + zc @ self.copula_L.T)
+            if self.copula_cond and c is not None:
+                c32 = c.float()
+                Lb = torch.einsum("bs,skl->bkl", c32, self.copula_Lc)
+                lin = c32 @ self.copula_mean + torch.einsum("bkl,bl->bk", Lb, zc)
+            else:
+                lin = zc @ self.copula_L.T
+            parts.append(out[:, :k] + lin)
             out = out[:, k:]
         parts.append(torch.tanh(out[:, :self.n_tanh]))
         # Gumbel(0, 1) from the Gaussian inputs: u = Phi(z), g = -log(-log u).
@@ -97,15 +109,17 @@ class TableGenerator(nn.Module):
         return torch.cat(parts, dim=1)[:, self.inverse]
 
 
-def copula_cholesky(corr) -> torch.Tensor:
-    """Lower Cholesky factor of a correlation matrix, made positive definite first (eigenvalues
-    clipped at 1e-4, unit diagonal restored): float32, so L z has that correlation for z ~ N(0, I)."""
+def copula_cholesky(corr, unit: bool = True) -> torch.Tensor:
+    """Lower Cholesky factor of a correlation (unit=True) or covariance matrix, made positive
+    definite first (eigenvalues clipped at 1e-4 of the largest, a correlation's unit diagonal
+    restored): float32, so L z has that covariance for z ~ N(0, I)."""
     c = torch.as_tensor(corr, dtype=torch.float64)
     c = 0.5 * (c + c.T)
     w, v = torch.linalg.eigh(c)
-    c = (v * w.clamp_min(1e-4)) @ v.T
-    d = c.diagonal().sqrt()
-    c = c / d[:, None] / d[None, :]
+    c = (v * w.clamp_min(1e-4 * max(float(w.max()), 1e-12))) @ v.T
+    if unit:
+        d = c.diagonal().sqrt()
+        c = c / d[:, None] / d[None, :]
     return torch.linalg.cholesky(c).float()
 
 

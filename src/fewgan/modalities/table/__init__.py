@@ -29,6 +29,9 @@ class TableOptions(Options):
                                      "learned residual that starts at zero, then calibrated); default calibrated "
                                      "below 1000 rows, else model",
                             choices=("model", "calibrated", "gaussian", "copula"), auto=True)
+    copula_reg: float = option(100.0, "--marginals copula: weight of the G penalty that keeps each batch's normal-score "
+                                      "moments (mean and covariance around each row's category mean) at the "
+                                      "training rows'; 0 turns it off", minimum=0)
     width: int | None = option(None, "hidden width of G's and D's two layers (128 below 1000 rows, else 256)",
                                minimum=1, auto=True)
 
