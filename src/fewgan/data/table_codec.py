@@ -145,12 +145,13 @@ class TableCodec:
                          cov=torch.tensor(self.copula_cond["cov"], dtype=torch.float32, device=fake.device))
             self._copula_t = t
         x = fake[:, t["lin"]].float()
+        k = x.shape[1]          # the continuous latents come first
         if c is not None and "mean" in t:
             c = c.float()
-            r = x - c @ t["mean"]
-            target = torch.einsum("s,skl->kl", c.mean(0), t["cov"])
+            r = x - c @ t["mean"][:, :k]
+            target = torch.einsum("s,skl->kl", c.mean(0), t["cov"][:, :k, :k])
         else:
-            r, target = x, t["corr"]
+            r, target = x, t["corr"][:k, :k]
         second = r.T @ r / len(r)
         return (second - target).square().mean() + r.mean(0).square().mean()
 
@@ -164,7 +165,15 @@ class TableCodec:
 
     @property
     def n_copula(self) -> int:
-        return sum(1 for _, _, a in self.spans if a == "linear")
+        """Latent normal scores of G's copula path: the continuous copula columns, then the
+        categorical ones (marginals="copula"; 0 otherwise)."""
+        return len(self.copula_corr) if self.copula_corr is not None else 0
+
+    @property
+    def copula_categoricals(self) -> list[tuple[int, list[float]]]:
+        """(start, cumulative frequencies) of each categorical column in the copula, latent order."""
+        return [(c["start"], np.r_[0.0, np.cumsum(c["freq"])].tolist()) for c in self.columns
+                if c["kind"] == "categorical" and c.get("copula") and not c.get("derived")]
 
     def noise_shape(self, z_dim: int) -> tuple[int]:
         # z, one Gaussian per copula column (G's linear path), and one per softmax output, turned
@@ -211,6 +220,19 @@ class TableCodec:
                         v = to_normal(v, c)
                 rest = v[~np.isin(v, c["spikes"])]
                 c["means"], c["stds"] = fit_modes(rest, seed) if len(rest) else ([], [])
+        if scores:
+            # categorical columns join the copula through a latent normal score: a category is an
+            # interval of the uniform (categories in their stored order, NaN last, widths = the
+            # frequencies); a row's latent is a seeded uniform draw inside its category's interval
+            from scipy.special import ndtri
+            rng = np.random.default_rng(seed)
+            for c in columns:
+                if c["kind"] == "categorical" and not c.get("derived"):
+                    codes = category_codes(df[c["name"]], c)
+                    cum = np.r_[0.0, np.cumsum(c["freq"])]
+                    u = cum[codes] + (cum[codes + 1] - cum[codes]) * rng.uniform(0.05, 0.95, len(codes))
+                    c["copula"] = True
+                    scores.append(ndtri(np.clip(u, 1e-6, 1 - 1e-6)))
         corr = cond = None
         if scores:
             z = np.array(scores)

@@ -24,10 +24,10 @@ class TableOptions(Options):
     marginals: str | None = option(None, "continuous columns' marginals: model (as G makes them), calibrated (G's "
                                      "quantiles mapped to the training data's at sampling time; G keeps the "
                                      "dependence), gaussian (G models normal scores, as a Gaussian copula's, and "
-                                     "is calibrated), copula (every continuous column one normal score; G's continuous "
-                                     "outputs = a fixed Gaussian copula of the training rows' normal scores plus a "
-                                     "learned residual that starts at zero, then calibrated); default calibrated "
-                                     "below 1000 rows, else model",
+                                     "is calibrated), copula (G starts as a Gaussian copula of the training rows: every "
+                                     "continuous column one normal score = a fixed linear map of noise plus a learned "
+                                     "residual that starts at zero, categorical columns through latent scores; "
+                                     "calibrated); default calibrated below 1000 rows, else model",
                             choices=("model", "calibrated", "gaussian", "copula"), auto=True)
     copula_reg: float = option(100.0, "--marginals copula: weight of the G penalty that keeps each batch's normal-score "
                                       "moments (mean and covariance around each row's category mean) at the "

@@ -124,7 +124,7 @@ class TableModality:
         codec.copula_reg = cfg.options.copula_reg       # read by g_aux; a run setting, not codec state
         G = TableGenerator(cfg.z_dim, codec.cond_dim, codec.spans, (w, w), cfg.options.tau,
                            getattr(codec, "copula_corr", None), getattr(codec, "copula_cond", None),
-                           codec.cond_offsets)
+                           codec.copula_categoricals if getattr(codec, "copula_corr", None) is not None else None)
         D = TableDiscriminator(codec.data_dim, codec.cond_dim, (w, w), cfg.options.pac)
         return G, D
 
