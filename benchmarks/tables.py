@@ -154,7 +154,9 @@ def fit_one(method: str, dataset: str, out: str, opts: dict) -> None:
 def run_fit(method: str, dataset: str, opts: dict) -> tuple[pd.DataFrame, dict]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "fake.pkl"
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
+        extra = os.environ.get("PYTHONPATH")       # e.g. where ctgan is installed, after our src
+        env = {**os.environ, "OMP_NUM_THREADS": "1",
+               "PYTHONPATH": os.pathsep.join([str(ROOT / "src")] + ([extra] if extra else []))}
         p = subprocess.run([sys.executable, __file__, "--fit-one", method, dataset, str(out), json.dumps(opts)],
                            capture_output=True, text=True, env=env)
         if p.returncode != 0:

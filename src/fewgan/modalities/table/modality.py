@@ -64,9 +64,11 @@ class TableModality:
         perm = np.random.default_rng(cfg.seed).permutation(len(df))
         train = df.iloc[np.sort(perm[n_hold:])].reset_index(drop=True)
         hold = df.iloc[np.sort(perm[:n_hold])].reset_index(drop=True) if n_hold else None
-        # Calibrated marginals below 1000 rows: breast_cancer 0.853 -> 0.888, wine 0.861 -> 0.877
-        # (SDMetrics quality, docs/benchmarks.md); not measured on larger tables, which keep G's own.
-        marginals = opts.marginals or ("calibrated" if len(train) < 1000 else "model")
+        # Below 1000 rows G starts as a Gaussian copula (--marginals copula): SDMetrics quality on
+        # breast_cancer / wine / diabetes / anes96 above calibrated marginals' and the copula's own
+        # (docs/benchmarks.md, "Small tables: a copula-initialised G"); calibrated marginals had
+        # taken breast_cancer 0.853 -> 0.888. Not measured on larger tables, which keep G's own.
+        marginals = opts.marginals or ("copula" if len(train) < 1000 else "model")
         codec = TableCodec.fit(train, columns, cfg.seed, constraints, marginals)
         x = codec.encode(train)
         codec.build_sampler(x)
