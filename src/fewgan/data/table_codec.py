@@ -146,6 +146,8 @@ class TableCodec:
             self._copula_t = t
         x = fake[:, t["lin"]].float()
         k = x.shape[1]          # the continuous latents come first
+        if not k:               # only categorical columns in the copula: nothing to hold
+            return fake.new_zeros(())
         if c is not None and "mean" in t:
             c = c.float()
             r = x - c @ t["mean"][:, :k]
