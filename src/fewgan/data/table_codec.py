@@ -132,9 +132,10 @@ class TableCodec:
 
     def copula_penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         """marginals="copula": how far a batch of G's normal scores is from the training rows'
-        moments under the same conditions: mean squared error of the batch's second moments
-        around each row's category mean (its condition's) against the pooled within-category
-        covariances (or the correlation, unconditionally), plus the squared mean offset."""
+        moments under the same conditions: the squared error of the second moments around each
+        row's category mean (its condition's) against those categories' covariances (or the
+        correlation, unconditionally), plus the squared mean offset, both estimated without bias
+        from the two halves of the batch."""
         t = self._copula_t
         if t is None or t["device"] != fake.device:
             lin = [s for s, _, a in self.spans if a == "linear"]
@@ -145,17 +146,21 @@ class TableCodec:
                          cov=torch.tensor(self.copula_cond["cov"], dtype=torch.float32, device=fake.device))
             self._copula_t = t
         x = fake[:, t["lin"]].float()
-        k = x.shape[1]          # the continuous latents come first
-        if not k:               # only categorical columns in the copula: nothing to hold
+        k, h = x.shape[1], len(x) // 2     # the continuous latents come first
+        if not k or h < 2:      # only categorical columns in the copula, or too few rows
             return fake.new_zeros(())
         if c is not None and "mean" in t:
             c = c.float()
             r = x - c @ t["mean"][:, :k]
-            target = torch.einsum("s,skl->kl", c.mean(0), t["cov"][:, :k, :k])
+            target = lambda rows: torch.einsum("s,skl->kl", c[rows].mean(0), t["cov"][:, :k, :k])  # noqa: E731
         else:
-            r, target = x, t["corr"][:k, :k]
-        second = r.T @ r / len(r)
-        return (second - target).square().mean() + r.mean(0).square().mean()
+            r, target = x, (lambda rows: t["corr"][:k, :k])  # noqa: E731
+        # The product of two independent halves' errors: unbiased for the squared error of the
+        # expected moments, whatever the batch (a squared single-batch error adds a variance term
+        # that grows as the batch shrinks: a 2-rank run would train against another penalty).
+        a, b = slice(0, h), slice(h, 2 * h)
+        err = [r[i].T @ r[i] / h - target(i) for i in (a, b)]
+        return (err[0] * err[1]).mean() + (r[a].mean(0) * r[b].mean(0)).mean()
 
     @property
     def names(self) -> list[str]:
@@ -302,7 +307,10 @@ class TableCodec:
                 continue
             if c["kind"] == "categorical":
                 k = len(c["categories"]) + int(c["nan"])
-                idx = x[:, p:p + k].argmax(1)
+                if "cat_bias" in c:     # calibrated category frequencies (marginals="copula")
+                    idx = (np.log(np.maximum(x[:, p:p + k], 1e-30)) + np.asarray(c["cat_bias"])).argmax(1)
+                else:
+                    idx = x[:, p:p + k].argmax(1)
                 cat_idx[c["name"]] = idx
                 data[c["name"]] = categories_to_series(idx, c)
                 continue
@@ -361,9 +369,14 @@ class TableCodec:
           adversarial training leaves a few points off (docs/benchmarks.md);
         - with marginals="calibrated", each spike-free continuous column's monotone map from G's
           quantiles to the training data's (quantile mapping): the marginal becomes the data's, the
-          ranks, and so the dependence between columns, stay G's (docs/benchmarks.md, tables)."""
+          ranks, and so the dependence between columns, stay G's (docs/benchmarks.md, tables);
+        - with marginals="copula", each categorical column's per-category offsets to G's log
+          outputs (decode takes the argmax after them), so that the sample's category frequencies
+          are the training data's (G's drift a point or two over a long training)."""
         mapped = [c for c in self.columns if "quantiles" in c and not c.get("derived")]
-        if not self.has_missing and not mapped:
+        cats = [c for c in self.columns if c["kind"] == "categorical" and not c.get("derived")] \
+            if self.marginals == "copula" else []
+        if not self.has_missing and not mapped and not cats:
             return
         x = sample(CALIBRATION_N, None, CALIBRATION_SEED).detach().float().cpu().numpy()
         for c in self.columns:
@@ -372,6 +385,14 @@ class TableCodec:
         for c in mapped:
             q = np.quantile(self._raw_numeric(x, c), np.linspace(0, 1, len(c["quantiles"])))
             c["qmap"] = (np.maximum.accumulate(q) + 1e-9 * np.arange(len(q)) * max(1.0, np.ptp(q))).tolist()
+        for c in cats:
+            p, k = c["start"], len(c["categories"]) + int(c["nan"])
+            logx = np.log(np.maximum(x[:, p:p + k], 1e-30))
+            want, b = np.asarray(c["freq"]), np.zeros(k)
+            for _ in range(30):         # damped multiplicative updates; the frequencies settle fast
+                got = np.bincount((logx + b).argmax(1), minlength=k) / len(logx)
+                b += 0.5 * (np.log(want + 1e-4) - np.log(got + 1e-4))
+            c["cat_bias"] = b.tolist()
 
     # training-by-sampling and conditions
     def build_sampler(self, x: torch.Tensor) -> None:

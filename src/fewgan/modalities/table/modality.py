@@ -174,7 +174,7 @@ class TableModality:
         state = codec.state_dict()
         for c, mine in zip(state["columns"], codec.columns):
             c["start"] = mine["start"]
-            for k in ("nan_cut", "qmap"):       # set by calibration at sampling time
+            for k in ("nan_cut", "qmap", "cat_bias"):       # set by calibration at sampling time
                 if k in mine:
                     c[k] = mine[k]
         return {"layout": "(batch, data_dim) encoded rows", "data_dim": codec.data_dim,
