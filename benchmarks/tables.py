@@ -10,6 +10,7 @@ synthetic, tested on the 20% holdout, over the same model trained on real) and D
 were synthetic (quality and detection against the training rows).
 
     python benchmarks/tables.py [--datasets breast_cancer,wine,adult] [--ctgan-epochs N]
+        [--variants '{"fewgan_copula": {"marginals": "copula"}}' --methods fewgan,fewgan_copula,...]
 """
 from __future__ import annotations
 
@@ -120,13 +121,14 @@ def fit_one(method: str, dataset: str, out: str, opts: dict) -> None:
     discrete = [c for c, k in kinds.items() if k == "categorical"]
     t0, c0 = time.perf_counter(), time.process_time()   # CPU: the machine is shared, wall is noisy
     info = {}
-    if method == "fewgan":
+    if method == "fewgan" or method in opts.get("variants", {}):
         from fewgan import TableGAN
-        kw = dict(opts.get("fewgan_kw", {}))
+        kw = {**opts.get("fewgan_kw", {}), **opts.get("variants", {}).get(method, {})}
         gan = TableGAN(holdout=0.0, threads=1, schema=schema, discrete=discrete, **kw).fit(train)
         fit_s, fit_cpu_s = time.perf_counter() - t0, time.process_time() - c0
         fake = gan.sample(len(train), seed=1)
-        info = {"steps": gan.config.steps, "batch": gan.config.batch, "width": gan.config.options.width}
+        info = {"steps": gan.config.steps, "batch": gan.config.batch, "width": gan.config.options.width,
+                "marginals": gan.config.options.marginals}
     elif method.startswith("ctgan"):
         from ctgan import CTGAN
         epochs = opts.get("ctgan_epochs") or 300
@@ -152,7 +154,9 @@ def fit_one(method: str, dataset: str, out: str, opts: dict) -> None:
 def run_fit(method: str, dataset: str, opts: dict) -> tuple[pd.DataFrame, dict]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "fake.pkl"
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
+        extra = os.environ.get("PYTHONPATH")       # e.g. where ctgan is installed, after our src
+        env = {**os.environ, "OMP_NUM_THREADS": "1",
+               "PYTHONPATH": os.pathsep.join([str(ROOT / "src")] + ([extra] if extra else []))}
         p = subprocess.run([sys.executable, __file__, "--fit-one", method, dataset, str(out), json.dumps(opts)],
                            capture_output=True, text=True, env=env)
         if p.returncode != 0:
@@ -162,18 +166,19 @@ def run_fit(method: str, dataset: str, opts: dict) -> tuple[pd.DataFrame, dict]:
 
 
 # -- scores --------------------------------------------------------------------------------------
-def sdv_quality(real: pd.DataFrame, fake: pd.DataFrame, kinds: dict[str, str]) -> float:
+def sdv_quality(real: pd.DataFrame, fake: pd.DataFrame, kinds: dict[str, str]) -> dict:
     from sdmetrics.reports.single_table import QualityReport
     meta = {"columns": {c: {"sdtype": "numerical" if k == "numeric" else "categorical"} for c, k in kinds.items()}}
     rep = QualityReport()
     rep.generate(real, fake[real.columns], meta, verbose=False)
-    return float(rep.get_score())
+    props = dict(zip(rep.get_properties()["Property"], rep.get_properties()["Score"]))
+    return {"sdmetrics_quality": float(rep.get_score()), "column_shapes": float(props["Column Shapes"]),
+            "pair_trends": float(props["Column Pair Trends"])}
 
 
 def score(train, hold, fake, kinds, with_holdout=True) -> dict:
     from fewgan.metrics.table_eval import dcr, detection, ml_efficacy
-    out = {"sdmetrics_quality": sdv_quality(train, fake, kinds),
-           "detection": detection(train, fake, kinds)["detection"]}
+    out = {**sdv_quality(train, fake, kinds), "detection": detection(train, fake, kinds)["detection"]}
     if with_holdout:
         out["ml_efficacy"] = ml_efficacy(train, fake, hold, kinds)["ml_efficacy"]
         out["dcr"] = dcr(train, fake, hold, kinds)["dcr"]
@@ -186,6 +191,8 @@ def main() -> None:
     ap.add_argument("--methods", default="fewgan,ctgan_default,ctgan_same_steps,copula,real_holdout")
     ap.add_argument("--ctgan-epochs", type=int, help="CTGAN epochs for ctgan_default (default 300)")
     ap.add_argument("--fewgan-kw", default="{}", help="JSON of extra TableGAN settings (tuning)")
+    ap.add_argument("--variants", default="{}", help='JSON {method name: TableGAN settings}: extra fewgan rows '
+                                                     'to name in --methods, e.g. {"fewgan_copula": {"marginals": "copula"}}')
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--append", action="store_true",
                     help="add rows to an existing results file (a re-run dataset/method replaces its row)")
@@ -202,7 +209,8 @@ def main() -> None:
         df, schema = load(ds)
         train, hold = split(df)
         kinds = kinds_for(df, schema)
-        opts = {"fewgan_kw": json.loads(a.fewgan_kw), "ctgan_epochs": a.ctgan_epochs}
+        opts = {"fewgan_kw": json.loads(a.fewgan_kw), "ctgan_epochs": a.ctgan_epochs,
+                "variants": json.loads(a.variants)}
         steps = None
         for m in a.methods.split(","):
             if m == "real_holdout":
@@ -232,13 +240,13 @@ def main() -> None:
 
 def fmt_row(r: dict) -> str:
     f = lambda k, p=3: "-" if r.get(k) is None else f"{r[k]:.{p}f}"  # noqa: E731
-    return (f"{r['dataset']:<14}{r['method']:<18}{f('sdmetrics_quality'):>9}{f('detection'):>10}"
+    return (f"{r['dataset']:<14}{r['method']:<18}{f('sdmetrics_quality'):>9}{f('pair_trends'):>7}{f('detection'):>10}"
             f"{f('ml_efficacy'):>8}{f('dcr'):>7}{f('fit_s', 1):>8}{f('fit_cpu_s', 1):>8}{f('peak_mb', 0):>8}  "
             f"{r.get('steps', '')}")
 
 
 def table(rows: list[dict]) -> str:
-    head = (f"{'dataset':<14}{'method':<18}{'quality':>9}{'detection':>10}{'ML eff':>8}{'DCR':>7}"
+    head = (f"{'dataset':<14}{'method':<18}{'quality':>9}{'pairs':>7}{'detection':>10}{'ML eff':>8}{'DCR':>7}"
             f"{'fit s':>8}{'cpu s':>8}{'peak MB':>8}  steps")
     return "\n".join([head] + [fmt_row(r) for r in rows])
 

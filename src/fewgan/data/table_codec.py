@@ -35,9 +35,39 @@ from .table_columns import (assign_modes, categories_to_series, category_codes, 
 
 CALIBRATION_N, CALIBRATION_SEED = 20000, 999_983   # the sample that fixes the missing-value cuts and marginal maps
 N_QUANTILES = 101                                   # real quantiles kept per column for the marginal map
+COPULA_QUANTILES = 1001             # marginals="copula": one quantile per training row, up to this many
 
 
-# -- the codec ----------------------------------------------------------------------------------
+COPULA_PRIOR = 2.0      # a category's mean normal scores shrink to 0 as n / (n + COPULA_PRIOR)
+COPULA_PRIOR_COV = 10.0     # and its covariance to the pooled one as n / (n + COPULA_PRIOR_COV)
+
+
+def copula_conditionals(df: pd.DataFrame, columns: list[dict], z: np.ndarray) -> dict | None:
+    """marginals="copula": what G's linear path draws from under a condition (one category of one
+    categorical column, as in training-by-sampling): mean normal scores per condition slot (the
+    slot order of the condition vector, NaN slots included; shrunk for rare categories) and, per
+    condition column, the pooled covariance of the scores around their category's mean. Summed
+    over categories at their frequencies this gives back the training covariance, so unconditional
+    samples stay the copula; conditioned ones get the class-conditional shift. z: (rows, columns).
+    Per slot: its own covariance around its mean, shrunk to the column's pooled one for rare slots."""
+    means, covs = [], []
+    for c in columns:
+        if c["kind"] != "categorical" or c.get("derived"):
+            continue
+        codes = category_codes(df[c["name"]], c)
+        k = len(c["categories"]) + int(c["nan"])
+        n = np.bincount(codes, minlength=k).astype(float)
+        m = np.zeros((k, z.shape[1]))
+        np.add.at(m, codes, z)
+        m /= (n + COPULA_PRIOR)[:, None]
+        r = z - m[codes]
+        pooled = r.T @ r / len(z)
+        for j in range(k):      # each category's own covariance, shrunk to the pooled one when rare
+            rj = r[codes == j]
+            covs.append(((rj.T @ rj + COPULA_PRIOR_COV * pooled) / (n[j] + COPULA_PRIOR_COV)).tolist())
+        means += m.tolist()
+    return {"mean": means, "cov": covs} if covs else None
+
 class TableCodec:
     """DataFrame <-> float matrix, plus training-by-sampling and condition vectors.
 
@@ -48,8 +78,14 @@ class TableCodec:
     """
 
     def __init__(self, columns: list[dict], seed: int = 0, constraints: Constraints | None = None,
-                 marginals: str = "model"):
+                 marginals: str = "model", copula_corr: list | None = None, copula_cond: dict | None = None):
         self.columns, self.seed, self.marginals = columns, seed, marginals
+        # marginals="copula": the correlation of the training rows' normal scores over the copula
+        # columns (codec column order), which G's linear path reproduces (nets/table.py), and per
+        # condition: {"mean": per condition slot, the mean normal scores of its rows; "cov": per
+        # condition column, the pooled covariance around those means}
+        self.copula_corr, self.copula_cond = copula_corr, copula_cond
+        self._copula_t = None       # copula_penalty's tensors, built once per device
         self.constraints = constraints or Constraints([])     # applied around encode / decode
         self._layout()
         self._sampler = None
@@ -67,6 +103,12 @@ class TableCodec:
                 cond_spans.append((pos, k))
                 cond_cols.append(i)
                 pos += k
+            elif c.get("copula"):       # one unbounded normal score (G: copula path + residual)
+                spans.append((pos, 1, "linear"))
+                pos += 1
+                if c["nan"]:
+                    spans.append((pos, 2, "softmax"))
+                    pos += 2
             else:
                 k = n_modes(c)
                 spans += [(pos, 1, "tanh"), (pos + 1, k, "softmax")]
@@ -88,6 +130,38 @@ class TableCodec:
             self._cond_index_dev = self.cond_index.to(device)
         return self._cond_index_dev
 
+    def copula_penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        """marginals="copula": how far a batch of G's normal scores is from the training rows'
+        moments under the same conditions: the squared error of the second moments around each
+        row's category mean (its condition's) against those categories' covariances (or the
+        correlation, unconditionally), plus the squared mean offset, both estimated without bias
+        from the two halves of the batch."""
+        t = self._copula_t
+        if t is None or t["device"] != fake.device:
+            lin = [s for s, _, a in self.spans if a == "linear"]
+            t = {"device": fake.device, "lin": torch.tensor(lin, device=fake.device),
+                 "corr": torch.tensor(self.copula_corr, dtype=torch.float32, device=fake.device)}
+            if self.copula_cond and self.cond_dim:
+                t.update(mean=torch.tensor(self.copula_cond["mean"], dtype=torch.float32, device=fake.device),
+                         cov=torch.tensor(self.copula_cond["cov"], dtype=torch.float32, device=fake.device))
+            self._copula_t = t
+        x = fake[:, t["lin"]].float()
+        k, h = x.shape[1], len(x) // 2     # the continuous latents come first
+        if not k or h < 2:      # only categorical columns in the copula, or too few rows
+            return fake.new_zeros(())
+        if c is not None and "mean" in t:
+            c = c.float()
+            r = x - c @ t["mean"][:, :k]
+            target = lambda rows: torch.einsum("s,skl->kl", c[rows].mean(0), t["cov"][:, :k, :k])  # noqa: E731
+        else:
+            r, target = x, (lambda rows: t["corr"][:k, :k])  # noqa: E731
+        # The product of two independent halves' errors: unbiased for the squared error of the
+        # expected moments, whatever the batch (a squared single-batch error adds a variance term
+        # that grows as the batch shrinks: a 2-rank run would train against another penalty).
+        a, b = slice(0, h), slice(h, 2 * h)
+        err = [r[i].T @ r[i] / h - target(i) for i in (a, b)]
+        return (err[0] * err[1]).mean() + (r[a].mean(0) * r[b].mean(0)).mean()
+
     @property
     def names(self) -> list[str]:
         return [c["name"] for c in self.columns]
@@ -96,10 +170,23 @@ class TableCodec:
     def n_softmax(self) -> int:
         return sum(k for _, k, a in self.spans if a == "softmax")
 
+    @property
+    def n_copula(self) -> int:
+        """Latent normal scores of G's copula path: the continuous copula columns, then the
+        categorical ones (marginals="copula"; 0 otherwise)."""
+        return len(self.copula_corr) if self.copula_corr is not None else 0
+
+    @property
+    def copula_categoricals(self) -> list[tuple[int, list[float]]]:
+        """(start, cumulative frequencies) of each categorical column in the copula, latent order."""
+        return [(c["start"], np.r_[0.0, np.cumsum(c["freq"])].tolist()) for c in self.columns
+                if c["kind"] == "categorical" and c.get("copula") and not c.get("derived")]
+
     def noise_shape(self, z_dim: int) -> tuple[int]:
-        # z plus one Gaussian per softmax output, turned into Gumbel noise inside G: every random
-        # number of a sample comes from this seeded noise, so sampling is reproducible.
-        return (z_dim + self.n_softmax,)
+        # z, one Gaussian per copula column (G's linear path), and one per softmax output, turned
+        # into Gumbel noise inside G: every random number of a sample comes from this seeded
+        # noise, so sampling is reproducible.
+        return (z_dim + self.n_copula + self.n_softmax,)
 
     def column(self, name: str) -> dict:
         for c in self.columns:
@@ -116,9 +203,21 @@ class TableCodec:
             df = constraints.fit(df)
         category_frequencies(df, columns)
         find_derived(df, columns)
+        scores = []         # marginals="copula": each copula column's normal scores (0 where missing)
         for c in columns:
             if c["kind"] != "categorical" and not c.get("derived"):
                 v = numeric_values(df[c["name"]], c)
+                if marginals == "copula" and (~np.isnan(v)).any():
+                    # every continuous column, spikes and integers too: the quantile map gives
+                    # them back (flat stretches for point masses, rounding for integers)
+                    obs = v[~np.isnan(v)]
+                    nq = int(np.clip(len(obs), N_QUANTILES, COPULA_QUANTILES))
+                    c.update(copula=True, normal=True, spikes=[], means=[], stds=[],
+                             quantiles=np.quantile(obs, np.linspace(0, 1, nq)).tolist())
+                    z = np.zeros(len(v))
+                    z[~np.isnan(v)] = to_normal(obs, c, mid=True)
+                    scores.append(z)
+                    continue
                 v = v[~np.isnan(v)]
                 c["spikes"] = fit_spikes(v)
                 if marginals != "model" and not c["spikes"] and len(v):
@@ -128,7 +227,31 @@ class TableCodec:
                         v = to_normal(v, c)
                 rest = v[~np.isin(v, c["spikes"])]
                 c["means"], c["stds"] = fit_modes(rest, seed) if len(rest) else ([], [])
-        return cls(columns, seed, constraints, marginals)
+        if scores:
+            # categorical columns join the copula through a latent normal score: a category is an
+            # interval of the uniform (categories in their stored order, NaN last, widths = the
+            # frequencies); a row's latent is a seeded uniform draw inside its category's interval
+            from scipy.special import ndtri
+            rng = np.random.default_rng(seed)
+            for c in columns:
+                if c["kind"] == "categorical" and not c.get("derived"):
+                    codes = category_codes(df[c["name"]], c)
+                    cum = np.r_[0.0, np.cumsum(c["freq"])]
+                    u = cum[codes] + (cum[codes + 1] - cum[codes]) * rng.uniform(0.05, 0.95, len(codes))
+                    c["copula"] = True
+                    scores.append(ndtri(np.clip(u, 1e-6, 1 - 1e-6)))
+        corr = cond = None
+        if scores:
+            z = np.array(scores)
+            sd = z.std(1)
+            corr = np.eye(len(z))
+            ok = sd > 0             # a constant column correlates with nothing
+            if ok.sum() > 1:
+                corr[np.ix_(ok, ok)] = np.corrcoef(z[ok])
+            np.fill_diagonal(corr, 1.0)
+            corr = np.nan_to_num(corr).tolist()
+            cond = copula_conditionals(df, columns, z.T)
+        return cls(columns, seed, constraints, marginals, corr, cond)
 
     # encode / decode
     def encode(self, df: pd.DataFrame) -> torch.Tensor:
@@ -148,9 +271,14 @@ class TableCodec:
             v = numeric_values(s, c)
             miss = np.isnan(v)
             if c.get("normal"):
-                v[~miss] = to_normal(v[~miss], c)
+                v[~miss] = to_normal(v[~miss], c, mid=bool(c.get("copula")))
             if miss.any():   # missing: the flag says so; the value slots get a random observed value
                 v[miss] = rng.choice(v[~miss], int(miss.sum()))
+            if c.get("copula"):
+                out[:, p] = v
+                if c["nan"]:
+                    out[rows, p + 1 + miss.astype(int)] = 1
+                continue
             means, stds = np.asarray(c["means"]), np.asarray(c["stds"])
             spikes = np.asarray(c.get("spikes", []), dtype=float)
             exact = np.isin(v, spikes)
@@ -179,7 +307,10 @@ class TableCodec:
                 continue
             if c["kind"] == "categorical":
                 k = len(c["categories"]) + int(c["nan"])
-                idx = x[:, p:p + k].argmax(1)
+                if "cat_bias" in c:     # calibrated category frequencies (marginals="copula")
+                    idx = (np.log(np.maximum(x[:, p:p + k], 1e-30)) + np.asarray(c["cat_bias"])).argmax(1)
+                else:
+                    idx = x[:, p:p + k].argmax(1)
                 cat_idx[c["name"]] = idx
                 data[c["name"]] = categories_to_series(idx, c)
                 continue
@@ -208,6 +339,8 @@ class TableCodec:
     def _raw_numeric(x: np.ndarray, c: dict) -> np.ndarray:
         """A continuous column's values from G's output, before any map, clipping or rounding."""
         p = c["start"]
+        if c.get("copula"):
+            return x[:, p].astype(float)
         means, stds = np.asarray(c["means"]), np.asarray(c["stds"])
         spikes = np.asarray(c.get("spikes", []), dtype=float)
         mode = x[:, p + 1:p + 1 + n_modes(c)].argmax(1)
@@ -236,9 +369,14 @@ class TableCodec:
           adversarial training leaves a few points off (docs/benchmarks.md);
         - with marginals="calibrated", each spike-free continuous column's monotone map from G's
           quantiles to the training data's (quantile mapping): the marginal becomes the data's, the
-          ranks, and so the dependence between columns, stay G's (docs/benchmarks.md, tables)."""
+          ranks, and so the dependence between columns, stay G's (docs/benchmarks.md, tables);
+        - with marginals="copula", each categorical column's per-category offsets to G's log
+          outputs (decode takes the argmax after them), so that the sample's category frequencies
+          are the training data's (G's drift a point or two over a long training)."""
         mapped = [c for c in self.columns if "quantiles" in c and not c.get("derived")]
-        if not self.has_missing and not mapped:
+        cats = [c for c in self.columns if c["kind"] == "categorical" and not c.get("derived")] \
+            if self.marginals == "copula" else []
+        if not self.has_missing and not mapped and not cats:
             return
         x = sample(CALIBRATION_N, None, CALIBRATION_SEED).detach().float().cpu().numpy()
         for c in self.columns:
@@ -247,6 +385,14 @@ class TableCodec:
         for c in mapped:
             q = np.quantile(self._raw_numeric(x, c), np.linspace(0, 1, len(c["quantiles"])))
             c["qmap"] = (np.maximum.accumulate(q) + 1e-9 * np.arange(len(q)) * max(1.0, np.ptp(q))).tolist()
+        for c in cats:
+            p, k = c["start"], len(c["categories"]) + int(c["nan"])
+            logx = np.log(np.maximum(x[:, p:p + k], 1e-30))
+            want, b = np.asarray(c["freq"]), np.zeros(k)
+            for _ in range(30):         # damped multiplicative updates; the frequencies settle fast
+                got = np.bincount((logx + b).argmax(1), minlength=k) / len(logx)
+                b += 0.5 * (np.log(want + 1e-4) - np.log(got + 1e-4))
+            c["cat_bias"] = b.tolist()
 
     # training-by-sampling and conditions
     def build_sampler(self, x: torch.Tensor) -> None:
@@ -364,11 +510,13 @@ class TableCodec:
     # state
     def state_dict(self) -> dict:
         keep = ("name", "kind", "dtype", "nan", "nan_rate", "is_int", "min", "max", "decimals", "categories",
-                "means", "stds", "spikes", "freq", "derived", "quantiles", "normal")
+                "means", "stds", "spikes", "freq", "derived", "quantiles", "normal", "copula")
         return {"columns": [{k: c[k] for k in keep if k in c} for c in self.columns], "seed": self.seed,
-                "constraints": self.constraints.state_dict(), "marginals": self.marginals}
+                "constraints": self.constraints.state_dict(), "marginals": self.marginals,
+                **({"copula_corr": self.copula_corr} if self.copula_corr is not None else {}),
+                **({"copula_cond": self.copula_cond} if self.copula_cond is not None else {})}
 
     @classmethod
     def from_state(cls, s: dict) -> "TableCodec":
         return cls([dict(c) for c in s["columns"]], s.get("seed", 0), Constraints.from_state(s.get("constraints")),
-                   s.get("marginals", "model"))
+                   s.get("marginals", "model"), s.get("copula_corr"), s.get("copula_cond"))

@@ -86,12 +86,19 @@ def _grid(q) -> tuple[np.ndarray, np.ndarray]:
     return q + 1e-9 * max(1.0, float(np.ptp(q))) * np.arange(len(q)), np.linspace(0, 1, len(q))
 
 
-def to_normal(v: np.ndarray, c: dict) -> np.ndarray:
+def to_normal(v: np.ndarray, c: dict, mid: bool = False) -> np.ndarray:
     """Normal scores of a column's values, Phi^-1(F(v)) with F the empirical CDF at the stored
-    quantiles (a Gaussian copula's marginal transform): G then models a near-Gaussian column."""
+    quantiles (a Gaussian copula's marginal transform): G then models a near-Gaussian column.
+    mid=True: a value tied over several quantiles (a spike, an integer) gets the middle of their
+    probabilities (mid-ranks, as a copula's correlation wants), not the lowest."""
     from scipy.special import ndtri
     xs, ps = _grid(c["quantiles"])
-    return ndtri(np.clip(np.interp(v, xs, ps), 1e-6, 1 - 1e-6))     # |z| <= 4.8: the extremes come back
+    p = np.interp(v, xs, ps)
+    if mid:
+        q = np.asarray(c["quantiles"], dtype=float)
+        hi = q - 1e-9 * max(1.0, float(np.ptp(q))) * np.arange(len(q))[::-1]     # ties -> their last knot
+        p = 0.5 * (p + np.interp(v, hi, ps))
+    return ndtri(np.clip(p, 1e-6, 1 - 1e-6))     # |z| <= 4.8: the extremes come back
 
 
 def from_normal(z: np.ndarray, c: dict) -> np.ndarray:

@@ -24,8 +24,14 @@ class TableOptions(Options):
     marginals: str | None = option(None, "continuous columns' marginals: model (as G makes them), calibrated (G's "
                                      "quantiles mapped to the training data's at sampling time; G keeps the "
                                      "dependence), gaussian (G models normal scores, as a Gaussian copula's, and "
-                                     "is calibrated); default calibrated below 1000 rows, else model",
-                            choices=("model", "calibrated", "gaussian"), auto=True)
+                                     "is calibrated), copula (G starts as a Gaussian copula of the training rows: every "
+                                     "continuous column one normal score = a fixed linear map of noise plus a learned "
+                                     "residual that starts at zero, categorical columns through latent scores; "
+                                     "calibrated); default copula below 1000 rows, else model",
+                            choices=("model", "calibrated", "gaussian", "copula"), auto=True)
+    copula_reg: float = option(100.0, "--marginals copula: weight of the G penalty that keeps each batch's normal-score "
+                                      "moments (mean and covariance around each row's category mean) at the "
+                                      "training rows'; 0 turns it off", minimum=0)
     width: int | None = option(None, "hidden width of G's and D's two layers (128 below 1000 rows, else 256)",
                                minimum=1, auto=True)
 

@@ -64,9 +64,11 @@ class TableModality:
         perm = np.random.default_rng(cfg.seed).permutation(len(df))
         train = df.iloc[np.sort(perm[n_hold:])].reset_index(drop=True)
         hold = df.iloc[np.sort(perm[:n_hold])].reset_index(drop=True) if n_hold else None
-        # Calibrated marginals below 1000 rows: breast_cancer 0.853 -> 0.888, wine 0.861 -> 0.877
-        # (SDMetrics quality, docs/benchmarks.md); not measured on larger tables, which keep G's own.
-        marginals = opts.marginals or ("calibrated" if len(train) < 1000 else "model")
+        # Below 1000 rows G starts as a Gaussian copula (--marginals copula): SDMetrics quality on
+        # breast_cancer / wine / diabetes / anes96 above calibrated marginals' and the copula's own
+        # (docs/benchmarks.md, "Small tables: a copula-initialised G"); calibrated marginals had
+        # taken breast_cancer 0.853 -> 0.888. Not measured on larger tables, which keep G's own.
+        marginals = opts.marginals or ("copula" if len(train) < 1000 else "model")
         codec = TableCodec.fit(train, columns, cfg.seed, constraints, marginals)
         x = codec.encode(train)
         codec.build_sampler(x)
@@ -121,16 +123,23 @@ class TableModality:
     def build_nets(self, cfg: TrainConfig, codec):
         from ...nets.table import TableDiscriminator, TableGenerator
         w = cfg.options.width
-        G = TableGenerator(cfg.z_dim, codec.cond_dim, codec.spans, (w, w), cfg.options.tau)
+        codec.copula_reg = cfg.options.copula_reg       # read by g_aux; a run setting, not codec state
+        G = TableGenerator(cfg.z_dim, codec.cond_dim, codec.spans, (w, w), cfg.options.tau,
+                           getattr(codec, "copula_corr", None), getattr(codec, "copula_cond", None),
+                           codec.copula_categoricals if getattr(codec, "copula_corr", None) is not None else None)
         D = TableDiscriminator(codec.data_dim, codec.cond_dim, (w, w), cfg.options.pac)
         return G, D
 
     def g_aux(self, fake: torch.Tensor, c: torch.Tensor | None, codec) -> torch.Tensor:
-        """Cross-entropy of G's output on the category its condition vector asked for."""
+        """Cross-entropy of G's output on the category its condition vector asked for, plus with
+        --marginals copula and --copula-reg w: w times the copula penalty (codec.copula_penalty)."""
+        w = getattr(codec, "copula_reg", 0.0)
+        reg = w * codec.copula_penalty(fake, c) if w and codec.copula_corr is not None else None
         if c is None:
-            return fake.new_zeros(())
+            return fake.new_zeros(()) if reg is None else reg
         p = (fake[:, codec.cond_index_on(fake.device)].float() * c).sum(1)
-        return -torch.log(p.clamp_min(1e-6)).mean()
+        ce = -torch.log(p.clamp_min(1e-6)).mean()
+        return ce if reg is None else ce + reg
 
     def make_augment(self, cfg: TrainConfig):
         return None
@@ -165,7 +174,7 @@ class TableModality:
         state = codec.state_dict()
         for c, mine in zip(state["columns"], codec.columns):
             c["start"] = mine["start"]
-            for k in ("nan_cut", "qmap"):       # set by calibration at sampling time
+            for k in ("nan_cut", "qmap", "cat_bias"):       # set by calibration at sampling time
                 if k in mine:
                     c[k] = mine[k]
         return {"layout": "(batch, data_dim) encoded rows", "data_dim": codec.data_dim,
