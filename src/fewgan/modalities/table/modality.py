@@ -125,8 +125,8 @@ class TableModality:
         w = cfg.options.width
         codec.copula_reg = cfg.options.copula_reg       # read by g_aux; a run setting, not codec state
         G = TableGenerator(cfg.z_dim, codec.cond_dim, codec.spans, (w, w), cfg.options.tau,
-                           getattr(codec, "copula_corr", None), getattr(codec, "copula_cond", None),
-                           codec.copula_categoricals if getattr(codec, "copula_corr", None) is not None else None)
+                           codec.copula_corr, codec.copula_cond,
+                           codec.copula_categoricals if codec.copula_corr is not None else None)
         D = TableDiscriminator(codec.data_dim, codec.cond_dim, (w, w), cfg.options.pac)
         return G, D
 

@@ -36,6 +36,8 @@ class VideoOptions(Options):
                        choices=("translation", "affine"))
     width: int | None = option(None, "channel width multiplier of G and both Ds (default by resolution)",
                                minimum=1, auto=True)
+    g_width: int | None = option(None, "channel width multiplier of the frame generator alone (default: --width)",
+                                 minimum=1, auto=True)
     motion_dim: int = option(16, "size of the GRU motion code per frame", minimum=1)
     d_frames: int = option(2, "random frames per clip the frame discriminator sees", minimum=1)
     spectral_norm: bool = option(True, "spectral norm in both Ds", cli="negate", flag="--no-spectral-norm")

@@ -147,7 +147,8 @@ class VideoModality:
         cfg = cfg.fill_none(loss="ns", batch=16, g_lr=2e-4, d_lr=4e-4, beta1=0.5, beta2=0.99, r1_gamma=1.0,
                             z_dim=32, r1_every=16, eval_n=min(1000, len(prep.reference[0])))
         return cfg.replace(
-            options=cfg.options.replace(res=res, width=cfg.options.width or max(4, 256 // res)),  # 32 px: 8
+            options=cfg.options.replace(res=res, width=(w := cfg.options.width or max(4, 256 // res)),  # 32 px: 8
+                                        g_width=cfg.options.g_width or w),
             augment=cfg.augment if cfg.augment != "auto" else "ada",
             ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 100 / 1000,  # half-life 100 steps
             steps=cfg.steps if cfg.steps is not None or cfg.minutes is not None else 3000,
@@ -155,7 +156,7 @@ class VideoModality:
 
     def build_nets(self, cfg: TrainConfig, codec: VideoCodec):
         o = cfg.options
-        G = VideoGenerator(codec.res, codec.channels, cfg.z_dim, o.motion_dim, o.width, codec.n_classes, o.model,
+        G = VideoGenerator(codec.res, codec.channels, cfg.z_dim, o.motion_dim, o.g_width or o.width, codec.n_classes, o.model,
                            o.warp)
         D = VideoDiscriminator(codec.res, codec.channels, o.width, codec.n_classes, o.spectral_norm, o.d_frames,
                                clip=o.model in ("mocogan", "warp"))
