@@ -43,9 +43,10 @@ KEYS = ("frame_fd", "clip_fd", "temporal_consistency", "static_share", "speed_w1
         "speed_mean")
 
 
-def train(model: str, clips: str, cpu_minutes: float, seed: int, out: Path) -> tuple[Engine, dict]:
+def train(model: str, clips: str, cpu_minutes: float, seed: int, out: Path, settings: dict | None = None
+          ) -> tuple[Engine, dict]:
     cfg = TrainConfig.build("video", data="moving-digits", model=model, seed=seed, threads=1,
-                            max_clips=None if clips == "all" else int(clips), out=str(out))
+                            max_clips=None if clips == "all" else int(clips), out=str(out), **(settings or {}))
     torch.set_num_threads(1)
     mod = get_modality("video")
     prep = mod.prepare(cfg)
@@ -89,9 +90,11 @@ def score(eng: Engine, G, cache: Path, seed: int) -> dict:
 
 
 def cmd_run(a) -> None:
-    out = Path(a.work) / f"{a.model}-{a.clips}"
-    eng, row = train(a.model, a.clips, a.cpu_minutes, a.seed, out)
-    rows = [{"model": a.model, "clips": a.clips, "cpu_minutes_budget": a.cpu_minutes, **row,
+    settings = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in a.set)}
+    out = Path(a.work) / f"{a.model}{a.tag}-{a.clips}"
+    eng, row = train(a.model, a.clips, a.cpu_minutes, a.seed, out, settings)
+    rows = [{"model": a.model + a.tag, "clips": a.clips, "cpu_minutes_budget": a.cpu_minutes, "settings": settings,
+             **row,
              **score(eng, eng.G_ema, Path(a.work) / "cache", a.seed)}]
     if a.model == "frames":   # the static baseline: the same image GAN, one code held for the whole clip
         mod = get_modality("video")
@@ -148,6 +151,8 @@ def main() -> None:
     r.add_argument("--cpu-minutes", type=float, default=15.0)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--work", default="/tmp/fewgan-video-bench")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="a training option, e.g. g_width=16")
+    r.add_argument("--tag", default="", help="appended to the model's name in the row and file, e.g. -g16")
     sub.add_parser("table")
     a = ap.parse_args()
     cmd_run(a) if a.cmd == "run" else cmd_table(a)
