@@ -156,8 +156,8 @@ class VideoModality:
 
     def build_nets(self, cfg: TrainConfig, codec: VideoCodec):
         o = cfg.options
-        G = VideoGenerator(codec.res, codec.channels, cfg.z_dim, o.motion_dim, o.g_width or o.width, codec.n_classes, o.model,
-                           o.warp)
+        G = VideoGenerator(codec.res, codec.channels, cfg.z_dim, o.motion_dim, o.g_width or o.width,
+                           codec.n_classes, o.model, o.warp)
         D = VideoDiscriminator(codec.res, codec.channels, o.width, codec.n_classes, o.spectral_norm, o.d_frames,
                                clip=o.model in ("mocogan", "warp"))
         return G, D
