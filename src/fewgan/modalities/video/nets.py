@@ -30,16 +30,15 @@ class VideoGenerator(nn.Module):
                  model: str = "warp", warp: str = "translation"):
         super().__init__()
         self.res, self.channels, self.z_dim, self.model = res, channels, z_dim, model
-        if model == "mocogan":
+        if model in ("mocogan", "warp"):         # the motion model: a GRU over per-frame noise
             self.h0 = nn.Linear(z_dim, motion_dim)
             self.gru = nn.GRU(z_dim, motion_dim, batch_first=True)
+        if model == "mocogan":
             self.frame = ImageGenerator(res, channels, z_dim + motion_dim, width, n_classes)
         elif model == "warp":
             # one frame per clip from the content code; the GRU's motion codes become one affine
             # warp of that frame per frame. The last layer starts at zero: clips start static
             # (identity warps) and the clip D pushes motion in.
-            self.h0 = nn.Linear(z_dim, motion_dim)
-            self.gru = nn.GRU(z_dim, motion_dim, batch_first=True)
             self.warp_kind = warp
             self.warp = nn.Linear(motion_dim, 2 if warp == "translation" else 6)
             nn.init.zeros_(self.warp.weight)
