@@ -106,7 +106,7 @@ class Engine:
         r1 = cfg.r1_gamma if cfg.loss != "wgan-gp" else 0.0
         aux = getattr(self.modality, "g_aux", None)     # modality's extra G term, if any
         self.loss = GANLoss(self.G, self.D, cfg.loss, self.augment, r1, cfg.gp_lambda, autocast,
-                            self.stats.report, (lambda f, c: aux(f, c, prep.codec)) if aux else None)
+                            self.stats.report, (lambda f, c: aux(f, c, prep.codec, cfg)) if aux else None)
         self.loss.aug_p = self.ada.p if self.ada else 1.0
         make_phases = getattr(self.modality, "make_phases", GANPhases)
         self.phases = make_phases(self)

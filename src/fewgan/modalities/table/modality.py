@@ -123,17 +123,16 @@ class TableModality:
     def build_nets(self, cfg: TrainConfig, codec):
         from ...nets.table import TableDiscriminator, TableGenerator
         w = cfg.options.width
-        codec.copula_reg = cfg.options.copula_reg       # read by g_aux; a run setting, not codec state
         G = TableGenerator(cfg.z_dim, codec.cond_dim, codec.spans, (w, w), cfg.options.tau,
                            codec.copula_corr, codec.copula_cond,
                            codec.copula_categoricals if codec.copula_corr is not None else None)
         D = TableDiscriminator(codec.data_dim, codec.cond_dim, (w, w), cfg.options.pac)
         return G, D
 
-    def g_aux(self, fake: torch.Tensor, c: torch.Tensor | None, codec) -> torch.Tensor:
+    def g_aux(self, fake: torch.Tensor, c: torch.Tensor | None, codec, cfg: TrainConfig) -> torch.Tensor:
         """Cross-entropy of G's output on the category its condition vector asked for, plus with
         --marginals copula and --copula-reg w: w times the copula penalty (codec.copula_penalty)."""
-        w = getattr(codec, "copula_reg", 0.0)
+        w = cfg.options.copula_reg
         reg = w * codec.copula_penalty(fake, c) if w and codec.copula_corr is not None else None
         if c is None:
             return fake.new_zeros(()) if reg is None else reg
