@@ -90,7 +90,7 @@ def test_nan_guard_rolls_back_with_halved_lr(tmp_path, cli, monkeypatch):
     assert code == 0
     ck = load_checkpoint(tmp_path / "r" / "checkpoint.pt")
     assert ck["step"] == 20 and ck["rollbacks"] == 1
-    assert ck["opt_G"]["param_groups"][0]["lr"] == pytest.approx(ck["config"]["g_lr"] / 2)
+    assert ck["opt_G"]["param_groups"][0]["lr"] == pytest.approx(ck["config"]["engine"]["g_lr"] / 2)
     assert all(torch.isfinite(t).all() for t in ck["G"].values())
     rows = [json.loads(l) for l in (tmp_path / "r" / "stats.jsonl").read_text().splitlines()]
     assert any(r.get("event") == "rollback" for r in rows)
