@@ -27,14 +27,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from fewgan.config import TrainConfig  # noqa: E402
 from fewgan.modalities import get_modality  # noqa: E402
 from fewgan.train.loop import Engine  # noqa: E402
-from fewgan.train.sampling import generate  # noqa: E402
+from throughput import PlainLoop  # noqa: E402  (this folder: the script's own sys.path entry)
 
 MNIST = ROOT.parent / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
 SETS = {  # name -> (data, max_images)
@@ -45,42 +44,12 @@ RESULTS = ROOT / "benchmarks" / "results" / "image_defaults.jsonl"
 CACHE = Path("/tmp/fewgan-image-defaults-cache")   # the domain classifier, trained once per set
 
 
-class PlainLoop:
-    """benchmarks/throughput.py's baseline as a stepper: BCE, Adam, fp32, two D calls, .item().
-    Its optimiser settings are pinned (Adam 2e-4 / 4e-4, betas 0.5 / 0.99, batch 64: the defaults
-    before this benchmark), so that changing the engine's defaults never moves the baseline."""
-
-    def __init__(self, cfg: TrainConfig, prep):
-        torch.manual_seed(cfg.seed)
-        self.cfg, self.x = replace(cfg, batch=64), prep.x
-        self.G, self.D = get_modality("image").build_nets(cfg, prep.codec)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), 2e-4, betas=(0.5, 0.99))
-        self.opt_d = torch.optim.Adam(self.D.parameters(), 4e-4, betas=(0.5, 0.99))
-        self.step = 0
-
-    def train_step(self) -> None:
-        b = self.cfg.batch
-        ones, zeros = torch.ones(b), torch.zeros(b)
-        real = self.x[torch.randint(len(self.x), (b,))]
-        fake = self.G(torch.randn(b, self.cfg.z_dim))
-        loss_d = F.binary_cross_entropy_with_logits(self.D(real), ones) + \
-            F.binary_cross_entropy_with_logits(self.D(fake.detach()), zeros)
-        self.opt_d.zero_grad()
-        loss_d.backward()
-        self.opt_d.step()
-        loss_g = F.binary_cross_entropy_with_logits(self.D(fake), ones)
-        self.opt_g.zero_grad()
-        loss_g.backward()
-        self.opt_g.step()
-        loss_d.item(), loss_g.item()
-        self.step += 1
-
-    def sample_fn(self, n, labels, seed):
-        # the tutorial samples its G as it stands (train mode: BatchNorm on batch statistics)
-        g = torch.Generator().manual_seed(seed)
-        z = torch.randn(n, self.cfg.z_dim, generator=g)
-        with torch.no_grad():
-            return torch.cat([self.G(z[i:i + 256]).float() for i in range(0, n, 256)])
+def sample_plain(loop: PlainLoop, n: int, labels, seed: int) -> torch.Tensor:
+    """The tutorial samples its G as it stands (train mode: BatchNorm on batch statistics)."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, loop.cfg.z_dim, generator=g)
+    with torch.no_grad():
+        return torch.cat([loop.G(z[i:i + 256]).float() for i in range(0, n, 256)])
 
 
 def run(a) -> None:
@@ -98,12 +67,12 @@ def run(a) -> None:
     evaluator = mod.make_evaluator(cfg, prep, CACHE / a.data)
     if a.variant == "default":
         eng = Engine(replace(cfg, steps=None, minutes=None), prep, out=None, verbose=False)
-        sample = lambda n, labels, seed: generate(eng.G_ema, cfg.z_dim, n, eng.device, prep.codec, labels, seed)  # noqa: E731
+        sample = eng.sample_fn                    # G_ema, eval mode, as `fewgan sample` does
     else:
         eng = PlainLoop(cfg, prep)
-        sample = eng.sample_fn
+        sample = lambda n, labels, seed: sample_plain(eng, n, labels, seed)  # noqa: E731
     marks = sorted(float(m) * 60 for m in a.marks.split(","))
-    train_cpu, rows = 0.0, []
+    train_cpu = 0.0
     for mark in marks:
         while train_cpu < mark:
             t = time.process_time()
@@ -120,7 +89,6 @@ def run(a) -> None:
                                           "real_baseline_coverage_eq", "real_baseline_kid", "extractor")}}
         if a.variant == "default" and eng.ada is not None:
             row["ada_p"] = round(float(eng.ada.p), 3)
-        rows.append(row)
         print(json.dumps(row), flush=True)
         with RESULTS.open("a") as f:
             f.write(json.dumps(row) + "\n")
