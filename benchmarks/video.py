@@ -102,11 +102,11 @@ def cmd_run(a) -> None:
         G.load_state_dict(eng.G_ema.state_dict())
         rows.append({**rows[0], "model": "static", **score(eng, G.eval(), Path(a.work) / "cache", a.seed)})
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    a.results.mkdir(parents=True, exist_ok=True)
     for r in rows:
         r["peak_rss_mb"] = round(peak, 0)
         r["run_dir"] = str(out)
-        path = RESULTS / f"video-{r['model']}-{a.clips}.json"
+        path = a.results / f"video-{r['model']}-{a.clips}.json"
         path.write_text(json.dumps(r, indent=1))
         print(json.dumps({k: r.get(k) for k in ("model", "clips", "steps", "train_cpu_s", *KEYS)}))
 
@@ -116,7 +116,7 @@ def fmt(v, nd=3):
 
 
 def cmd_table(a) -> None:
-    rows = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("video-*-*.json"))]
+    rows = [json.loads(p.read_text()) for p in sorted(a.results.glob("video-*-*.json"))]
     order = {"warp": 0, "warp (affine)": 1, "mocogan": 2, "frames": 3, "static": 4}
     rows.sort(key=lambda r: ({"all": 0, "500": 1, "100": 2}.get(r["clips"], 3), order.get(r["model"], 9)))
     head = ("| clips | model | CPU min (steps) | frame FD | clip FD | temporal cons. | static share | speed W1 "
@@ -138,8 +138,8 @@ def cmd_table(a) -> None:
                      f"{fmt(r.get('real_speed_mean'))} | — | — | — | — |")
     md = "\n".join(lines)
     print(md)
-    (RESULTS / "video.md").write_text(md + "\n")
-    (RESULTS / "video.json").write_text(json.dumps(rows, indent=1))
+    (a.results / "video.md").write_text(md + "\n")
+    (a.results / "video.json").write_text(json.dumps(rows, indent=1))
 
 
 def main() -> None:
@@ -153,7 +153,9 @@ def main() -> None:
     r.add_argument("--work", default="/tmp/fewgan-video-bench")
     r.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="a training option, e.g. g_width=16")
     r.add_argument("--tag", default="", help="appended to the model's name in the row and file, e.g. -g16")
-    sub.add_parser("table")
+    t = sub.add_parser("table")
+    for p in (r, t):   # rows scored with one cached encoder belong together: one folder per such set
+        p.add_argument("--results", type=Path, default=RESULTS, help="folder of the video-*.json rows")
     a = ap.parse_args()
     cmd_run(a) if a.cmd == "run" else cmd_table(a)
 
