@@ -4,6 +4,8 @@
     python benchmarks/video.py run --model mocogan --clips all --cpu-minutes 15
     python benchmarks/video.py run --model frames  --clips all --cpu-minutes 15   # + the static baseline
     python benchmarks/video.py table                                              # markdown + video.json
+    (run and table take --results DIR, default benchmarks/results: keep rows scored with one cached
+    encoder in one folder, e.g. a same-day set of variants)
 
 Models (all on the same engine, frame generator and evaluator):
   warp     the default: one content frame per clip, moved by a GRU-driven shift per frame,
