@@ -1,7 +1,8 @@
 """FastGAN vs DCGAN on the medical patch datasets at equal CPU time.
 
     python benchmarks/images.py [--cpu-minutes 5] [--data histology,retina] [--arch dcgan,fastgan]
-                                [--res 64] [--work /tmp/fewgan-images] [--out benchmarks/results/images.json]
+                                [--res 64] [--train-args '--batch 16' --tag=-b16]
+                                [--work /tmp/fewgan-images] [--out benchmarks/results/images.json]
 
 Each run is a `fewgan train` subprocess with one thread. Its budget is CPU time, not wall time: the
 machine these were measured on is shared, so a wall budget would hand whichever run met less load
@@ -39,11 +40,12 @@ def fewgan(*args: str, capture: bool = True) -> str:
     return res.stdout if capture else ""
 
 
-def train_cpu_budget(out: Path, data: str, arch: str, res: int, budget_s: float, seed: int) -> dict:
+def train_cpu_budget(out: Path, data: str, arch: str, res: int, budget_s: float, seed: int,
+                     extra: list[str] = ()) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "fewgan", "train", "image", "--data", data, "--arch", arch, "--res", str(res),
            "--out", str(out), "--threads", "1", "--seed", str(seed), "--minutes", "100000",
-           "--ckpt-every", "1000000", "--sample-every", "1000000", "--quiet"]
+           "--ckpt-every", "1000000", "--sample-every", "1000000", "--quiet", *extra]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env)
     cpu, stopped = 0.0, False
@@ -73,6 +75,8 @@ def main() -> None:
     ap.add_argument("--arch", default="dcgan,fastgan")
     ap.add_argument("--res", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train-args", default="", help="more `fewgan train` flags for every run, e.g. '--batch 16'")
+    ap.add_argument("--tag", default="", help="suffix of each run's name and row label, for variants")
     ap.add_argument("--work", type=Path, default=Path("/tmp/fewgan-images"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "images.json")
     a = ap.parse_args()
@@ -80,19 +84,19 @@ def main() -> None:
     rows = []
     for data in a.data.split(","):
         for arch in a.arch.split(","):     # back to back, so each pair meets about the same load
-            run = a.work / f"{data}-{arch}-{a.res}"
+            run = a.work / f"{data}-{arch}-{a.res}{a.tag}"
             if (run / "bench.json").exists():     # trained by an earlier, interrupted call: reuse it
                 t = json.loads((run / "bench.json").read_text())
             elif run.exists():
                 raise SystemExit(f"{run} exists without bench.json: remove it or pass another --work")
             else:
-                t = train_cpu_budget(run, data, arch, a.res, a.cpu_minutes * 60, a.seed)
+                t = train_cpu_budget(run, data, arch, a.res, a.cpu_minutes * 60, a.seed, a.train_args.split())
             import torch
             ck = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
             ev = json.loads(fewgan("evaluate", str(run), "--json", "--features", "random"))
             fewgan("sample", str(run), "-n", "64", "--out", str(run / "grid.png"))
             # train_wall_s: the engine's own training clock (start-up and final save excluded).
-            row = {"data": data, "arch": arch, "res": a.res, **t, "train_wall_s": round(ck["elapsed_s"], 1),
+            row = {"data": data, "arch": arch + a.tag, "res": a.res, "train_args": a.train_args, **t, "train_wall_s": round(ck["elapsed_s"], 1),
                    "steps": ck["step"],
                    "width": ck["config"]["options"]["width"],
                    "kid": ev.get("kid"), "fd": ev.get("fd"), "precision": ev.get("precision"),

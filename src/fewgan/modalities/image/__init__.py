@@ -9,6 +9,7 @@ from .. import Plugin
 AUG_OPS = ("color", "translation", "cutout")
 FEATURES = ("auto", "domain", "random", "inception")
 ARCHS = ("dcgan", "fastgan")
+UPSAMPLE = ("bilinear", "nearest")    # the same tuple as nets.fastgan.UPSAMPLE (a test checks); not imported: torch-free
 
 
 @dataclass
@@ -19,9 +20,12 @@ class ImageOptions(Options):
     conditional: bool = option(False, "class-conditional G and D (needs labels)", cli="switch")
     width: int | None = option(None, "channel width multiplier of G and D (default by resolution)", minimum=1, auto=True)
     arch: str | None = option(None, "network family: dcgan, or fastgan (GLU + skip-layer excitation G, "
-                                    "self-supervised D; 32, 64 or 128 px); unset: dcgan at every size for now "
+                                    "self-supervised D; 32, 64 or 128 px); unset: fastgan from 64 px up, dcgan below "
                                     "(docs/benchmarks.md, images at 64 px)",
                               choices=ARCHS, auto=True)
+    upsample: str | None = option(None, "FastGAN G's x2 upsampling (default bilinear; nearest is the "
+                                        "paper's, and what fastgan runs saved before this option used)",
+                                  choices=UPSAMPLE, auto=True)
     spectral_norm: bool = option(True, "spectral norm in D", cli="negate", flag="--no-spectral-norm")
     aug_ops: str = option("color,translation,cutout", "comma list of DiffAugment ops D sees",
                           choices=AUG_OPS, comma_choices=True)
