@@ -96,7 +96,8 @@ def main() -> None:
             ev = json.loads(fewgan("evaluate", str(run), "--json", "--features", "random"))
             fewgan("sample", str(run), "-n", "64", "--out", str(run / "grid.png"))
             # train_wall_s: the engine's own training clock (start-up and final save excluded).
-            row = {"data": data, "arch": arch + a.tag, "res": a.res, "train_args": a.train_args, **t, "train_wall_s": round(ck["elapsed_s"], 1),
+            row = {"data": data, "arch": arch + a.tag, "res": a.res, "train_args": a.train_args, **t,
+                   "train_wall_s": round(ck["elapsed_s"], 1),
                    "steps": ck["step"],
                    "width": ck["config"]["options"]["width"],
                    "kid": ev.get("kid"), "fd": ev.get("fd"), "precision": ev.get("precision"),
