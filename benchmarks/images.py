@@ -41,7 +41,7 @@ def fewgan(*args: str, capture: bool = True) -> str:
 
 
 def train_cpu_budget(out: Path, data: str, arch: str, res: int, budget_s: float, seed: int,
-                     extra: list[str] = ()) -> dict:
+                     extra: tuple[str, ...] | list[str] = ()) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "fewgan", "train", "image", "--data", data, "--arch", arch, "--res", str(res),
            "--out", str(out), "--threads", "1", "--seed", str(seed), "--minutes", "100000",

@@ -98,16 +98,15 @@ def test_upsample_choices_match_the_nets_and_old_runs_rebuild_nearest():
     assert {m.mode for m in G.modules() if isinstance(m, torch.nn.Upsample)} == {"bilinear"}
 
 
-@pytest.mark.parametrize("res,given,arch,batch,upsample", [
-    (32, [], "dcgan", 64, None), (64, [], "fastgan", 16, "bilinear"), (128, [], "fastgan", 16, "bilinear"),
-    (64, [("arch", "dcgan")], "dcgan", 64, None), (32, [("arch", "fastgan")], "fastgan", 16, "bilinear"),
-    (64, [("batch", 32)], "fastgan", 32, "bilinear")])
-def test_defaults_by_resolution(res, given, arch, batch, upsample):
+@pytest.mark.parametrize("res,arch_given,batch_given,arch,batch,upsample", [
+    (32, None, None, "dcgan", 64, None), (64, None, None, "fastgan", 16, "bilinear"),
+    (128, None, None, "fastgan", 16, "bilinear"), (64, "dcgan", None, "dcgan", 64, None),
+    (32, "fastgan", None, "fastgan", 16, "bilinear"), (64, None, 32, "fastgan", 32, "bilinear")])
+def test_defaults_by_resolution(res, arch_given, batch_given, arch, batch, upsample):
     from types import SimpleNamespace
     from fewgan.config import TrainConfig
     from fewgan.modalities.image.modality import ImageCodec, ImageModality
-    cfg = TrainConfig(modality="image")
-    for k, v in given:
-        cfg = cfg.replace(options=cfg.options.replace(arch=v)) if k == "arch" else cfg.replace(**{k: v})
+    cfg = TrainConfig(modality="image", batch=batch_given)
+    cfg = cfg.replace(options=cfg.options.replace(arch=arch_given))
     got = ImageModality().resolve_defaults(cfg, SimpleNamespace(codec=ImageCodec(res, 3, None)))
     assert (got.options.arch, got.batch, got.options.upsample) == (arch, batch, upsample)

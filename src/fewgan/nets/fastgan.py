@@ -61,7 +61,7 @@ UPSAMPLE = ("bilinear", "nearest")
 
 def _up(cin: int, cout: int, mode: str) -> nn.Sequential:
     # conv to 2*cout, then GLU halves it: one half gates the other (the paper's G activation).
-    up = nn.Upsample(scale_factor=2, mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))
+    up = nn.Upsample(scale_factor=2, mode=mode, align_corners=False if mode == "bilinear" else None)
     return nn.Sequential(up, nn.Conv2d(cin, cout * 2, 3, 1, 1, bias=False),
                          nn.BatchNorm2d(cout * 2), nn.GLU(dim=1))
 
