@@ -87,6 +87,7 @@ def test_bad_series_inputs_are_one_line_exit_2(tmp_path, cli):
         "timegan flag": (["--data", "sines", "--ae-steps", "5"], ["--ae-steps", "--model timegan"]),
         "returns flag": (["--data", "sines", "--train-len", "30"], ["--train-len", "--model returns"]),
         "returns tail": (["--data", "sines", "--tail", "gpd"], ["--tail", "--model returns"]),
+        "returns fact loss": (["--data", "sines", "--fact-loss", "1"], ["--fact-loss", "--model returns"]),
         "bad tail": (["--data", "sines", "--model", "returns", "--tail", "t"], ["--tail"]),
         "timegan loss": (["--data", "sines", "--model", "timegan", "--loss", "hinge"], ["--loss", "timegan"]),
         "augment": (["--data", "sines", "--augment", "diffaug"], ["--augment", "images"]),
@@ -270,3 +271,33 @@ def test_returns_transform_round_trips_and_gives_the_data_its_tails():
         assert torch.allclose(lag[:, j], want, atol=1e-6), (j, k)
     assert D(x[:, :8]).shape == (5,) and ReturnsCritic(codec, 8).lagged(u).shape == (2, 0)
     assert G(torch.randn(2, *codec.noise_shape(4, 1))).shape == (2, 1, 3)
+
+
+def test_fact_penalty_matches_the_risk_checks_and_prefers_the_real_windows():
+    """--fact-loss: its torch statistics are the risk checks' (metrics/series_risk.py), it is near
+    zero on the real windows and larger on an untrained G's, and its gradient reaches G."""
+    from fewgan.metrics.series_risk import acf, leverage_lags
+    from fewgan.modalities.series.returns import ReturnsGenerator, _acf_t, _leverage_t
+    r = torch.from_numpy(np.random.default_rng(1).standard_t(4, (16, 30, 2)))
+    assert np.allclose(_acf_t(r, 20).numpy(), acf(r.numpy()), atol=1e-12)
+    assert np.allclose(_acf_t(r.abs(), 5).numpy(), acf(np.abs(r.numpy()), 5), atol=1e-12)
+    assert np.allclose(_leverage_t(r, 10).numpy(), leverage_lags(r.numpy()), atol=1e-12)
+    df = _heavy_prices()
+    cfg = TrainConfig.build("series", data=df, model="returns", seq_len=24)
+    prep = get_modality("series").prepare(cfg)
+    codec = prep.codec
+    assert codec.facts["acf"].shape == (20, 3) and codec.facts["leverage"].shape == (10, 3)
+    real = codec.fact_penalty(prep.x[torch.randperm(len(prep.x), generator=torch.Generator().manual_seed(0))[:256]])
+    G = ReturnsGenerator(codec, z_dim=4, hidden=8, layers=3)
+    codec.warmup = G.warmup
+    fake = G(torch.randn(256, *codec.noise_shape(4), generator=torch.Generator().manual_seed(0)))
+    pen = codec.fact_penalty(fake)
+    assert real < 0.02 and pen > 3 * real, (real, pen)
+    pen.backward()
+    assert G.head.weight.grad.abs().sum() > 0
+    # the codec's statistics round-trip through its state, and a codec without them refuses
+    again = get_modality("series").codec_from_state(codec.state_dict())
+    assert torch.equal(again.facts["acf_abs"], codec.facts["acf_abs"])
+    again.facts = None
+    with pytest.raises(UsageError, match="--fact-loss"):
+        again.fact_penalty(fake)

@@ -63,6 +63,11 @@ def acf(r: np.ndarray, lags: int = LAGS) -> np.ndarray:
 
 def leverage(r: np.ndarray, lags: int = LEVERAGE_LAGS) -> np.ndarray:
     """(F,) mean over k = 1..lags of corr(r_t, |r_{t+k}|), pooled over paths."""
+    return leverage_lags(r, lags).mean(0)
+
+
+def leverage_lags(r: np.ndarray, lags: int = LEVERAGE_LAGS) -> np.ndarray:
+    """(lags, F) corr(r_t, |r_{t+k}|) at k = 1..lags, pooled over paths (N, T, F)."""
     f = r.shape[-1]
     a, b = r, np.abs(r)
     da = a - a.reshape(-1, f).mean(0)
@@ -70,8 +75,7 @@ def leverage(r: np.ndarray, lags: int = LEVERAGE_LAGS) -> np.ndarray:
     sa = np.sqrt(np.maximum((da ** 2).reshape(-1, f).mean(0), 1e-300))
     sb = np.sqrt(np.maximum((db ** 2).reshape(-1, f).mean(0), 1e-300))
     lags = min(lags, r.shape[1] - 1)
-    cs = [(da[:, :-k] * db[:, k:]).reshape(-1, f).mean(0) / (sa * sb) for k in range(1, lags + 1)]
-    return np.mean(cs, axis=0)
+    return np.stack([(da[:, :-k] * db[:, k:]).reshape(-1, f).mean(0) / (sa * sb) for k in range(1, lags + 1)])
 
 
 def horizon_returns(r: np.ndarray, h: int) -> np.ndarray:

@@ -10,7 +10,7 @@ from .. import Plugin
 MODELS = ("rgan", "returns", "timegan")
 PROTOCOLS = ("quick", "timegan")
 TIMEGAN_ONLY = ("cell", "ae_steps", "sup_steps", "g_steps", "diff_moments")
-RETURNS_ONLY = ("train_len", "tail", "critic_lags")
+RETURNS_ONLY = ("train_len", "tail", "critic_lags", "fact_loss")
 
 
 @dataclass
@@ -40,6 +40,10 @@ class SeriesOptions(Options):
     critic_lags: int | None = option(None, "returns: the critic also reads the window's lagged products of "
                                            "Gaussianised returns u_t u_t-k and |u_t| |u_t-k|, k = 1..K (0: none) [0]",
                                      minimum=0, auto=True)
+    fact_loss: float | None = option(None, "returns: weight of a G penalty matching the batch's acf of the "
+                                           "Gaussianised returns u and of |u| (lags 1-20), leverage (lags 1-10) and "
+                                           "the marginals of u to the real series' (0: none) [10]", minimum=0,
+                                     auto=True)
     reverse: bool = option(False, "reverse the row order (TimeGAN does this to the stock file)")
     fill: str = option("none", "NaN gaps: none (error) or ffill (carry the last value forward)",
                        choices=("none", "ffill"))

@@ -41,7 +41,8 @@ from ...train.sampling import generate
 from .. import Prepared
 
 # Settings: SeriesOptions in __init__.py; None fields are filled by model here.
-MODEL_DEFAULTS = {"rgan": dict(hidden=64, layers=2), "returns": dict(hidden=32, layers=7, tail="clamp", critic_lags=0),
+MODEL_DEFAULTS = {"rgan": dict(hidden=64, layers=2), "returns": dict(hidden=32, layers=7, tail="clamp", critic_lags=0,
+                                                                  fact_loss=10.0),
                   "timegan": dict(hidden=24, layers=3, cell="lstm", g_steps=2, diff_moments=100.0)}
 RGAN_STEPS, RETURNS_STEPS = 4000, 8000     # returns: 8000 beat 3000 on Stocks (docs/benchmarks.md, issue 17)
 DEFAULT_PHASES = (1000, 1000, 1500)     # TimeGAN: autoencoder, supervised, joint steps (docs/benchmarks.md)
@@ -278,6 +279,11 @@ class SeriesModality:
         G = SeriesGenerator(codec.n_features, cfg.z_dim, o.hidden, o.layers, o.cell)
         D = SeriesDiscriminator(o.hidden, o.layers, o.cell)
         return G, D
+
+    def g_aux(self, fake: torch.Tensor, c, codec: SeriesCodec, cfg: TrainConfig) -> torch.Tensor:
+        """--fact-loss w (returns): w times the codec's stylized-fact penalty; 0 otherwise."""
+        w = cfg.options.fact_loss
+        return w * codec.fact_penalty(fake) if w else fake.new_zeros(())
 
     def make_phases(self, engine):
         return TimeGANPhases(engine) if engine.cfg.options.model == "timegan" else GANPhases(engine)
