@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # torch is pinned in the install step so pip takes the local CPU wheel (an unpinned torch pulls CUDA).
 TORCH  ?= torch==2.13.0
-DEMO_STEPS ?= 2000
+DEMO_STEPS ?= 4000
 
 .PHONY: demo test venv bench clean
 

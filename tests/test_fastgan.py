@@ -99,8 +99,8 @@ def test_upsample_choices_match_the_nets_and_old_runs_rebuild_nearest():
 
 
 @pytest.mark.parametrize("res,arch_given,batch_given,arch,batch,upsample", [
-    (32, None, None, "dcgan", 64, None), (64, None, None, "fastgan", 16, "bilinear"),
-    (128, None, None, "fastgan", 16, "bilinear"), (64, "dcgan", None, "dcgan", 64, None),
+    (32, None, None, "dcgan", 32, None), (64, None, None, "fastgan", 16, "bilinear"),
+    (128, None, None, "fastgan", 16, "bilinear"), (64, "dcgan", None, "dcgan", 32, None),
     (32, "fastgan", None, "fastgan", 16, "bilinear"), (64, None, 32, "fastgan", 32, "bilinear")])
 def test_defaults_by_resolution(res, arch_given, batch_given, arch, batch, upsample):
     from types import SimpleNamespace
