@@ -333,13 +333,13 @@ class ReturnsCritic(nn.Module):
 
 def make_codec(base: SeriesCodec, x: torch.Tensor, layers: int, train_len: int, tail: str = "clamp") -> ReturnsCodec:
     """The returns codec of prepared windows x (N, T, F, scaled): start days are the windows' first
-    steps (the days a real window starts on); the transform is fitted on the decoded data.
+    steps (the days a real window starts on); the transform is fitted on the decoded data, and
+    --fact-loss's targets are the statistics of the real series' scores u under it.
     train_len: the critic's window, cut to what the data holds (independent windows: seq_len)."""
     decoded = base.decode(x)
-    long = real_paths(decoded).shape[0] == 1
-    steps = len(x) + base.seq_len - 1 if long else base.seq_len
-    tf = fit_returns(decoded, base.lo, base.scale, tail)
     paths = real_paths(decoded)
+    steps = len(x) + base.seq_len - 1 if paths.shape[0] == 1 else base.seq_len
+    tf = fit_returns(decoded, base.lo, base.scale, tail)
     u = ReturnsTransform(lo=base.lo, scale=base.scale, **tf).to_gauss(
         torch.from_numpy(to_returns(paths, log_mask(paths))).float()).double().numpy()    # (N, T-1, F)
     facts = {"acf": acf(u), "acf_abs": acf(np.abs(u)), "leverage": leverage_lags(u)}
