@@ -48,9 +48,9 @@ class GANLoss:
     def __init__(self, G: nn.Module, D: nn.Module, loss: str, augment: Callable | None = None,
                  r1_gamma: float = 0.0, gp_lambda: float = 10.0, autocast: Callable = contextlib.nullcontext,
                  report: Callable[[str, Tensor], None] = lambda name, value: None,
-                 g_aux: Callable[[Tensor, Tensor | None], Tensor] | None = None):
+                 g_aux: Callable[[Tensor, Tensor | None], Tensor | None] | None = None):
         self.G, self.D, self.name = G, D, loss
-        self.g_aux = g_aux        # an extra G term from the modality (tables: condition cross-entropy)
+        self.g_aux = g_aux        # an extra G term from the modality (tables: condition cross-entropy); None: none this run
         self.d_fn, self.g_fn = LOSSES.get(loss)
         self.augment, self.r1_gamma, self.gp_lambda = augment, r1_gamma, gp_lambda
         self.autocast, self.report = autocast, report
@@ -79,8 +79,8 @@ class GANLoss:
         logits = self.run_D(fake, c)
         loss = self.g_fn(logits)
         self.report("loss/G", loss)
-        if self.g_aux is not None:
-            aux = self.g_aux(fake, c)
+        aux = self.g_aux(fake, c) if self.g_aux is not None else None
+        if aux is not None:
             self.report("loss/G_aux", aux)
             loss = loss + aux
         return loss

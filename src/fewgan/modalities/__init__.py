@@ -20,7 +20,7 @@ The implementation object (`Plugin.impl`) has this duck-typed interface:
   write_samples(generator, n, path, seed, **sample_options)   `fewgan sample`: the formats it knows
   primary_metric, metric_panels                         best.pt's metric key; the report's metric curves
 Optional: make_phases(engine) (a training step other than one D + one G step, see train/phases.py),
-g_aux(fake, c, codec, cfg) (an extra G loss term); on the codec: sample_batch(x, y, batch, device),
+g_aux(fake, c, codec, cfg) (an extra G loss term, or None for none); on the codec: sample_batch(x, y, batch, device),
 conditions(n, labels, gen) and noise_shape(z_dim) (see train/sampling.py); adapt_prepared(prep, codec)
 (evaluation and resume: reconcile data prepared afresh with the run's own codec); export_info(codec)
 (`fewgan export`: how to decode the graph's output; required by tests/test_export.py);

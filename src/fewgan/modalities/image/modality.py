@@ -48,6 +48,15 @@ class ImageCodec:
         return {"res": self.res, "channels": self.channels, "classes": self.classes}
 
 
+# --arch -> (batch, steps) when not given.
+# FastGAN at batch 16 (the paper trains at 8): at 15 CPU minutes, 64 px, it beat batch 64 on KID on
+# histology and retina with ~3.4x the steps (docs/benchmarks.md, images at 64 px).
+# DCGAN at batch 32: at 5 CPU minutes it beat batch 64 on MNIST-1k, MNIST, digits and histology with
+# ~1.6-1.8x the steps, and lost on faces100 (docs/benchmarks.md, batch 32); its 4000 steps are the
+# 128k images that 2000 steps at batch 64 saw.
+ARCH_DEFAULTS = {"fastgan": (16, 2000), "dcgan": (32, 4000)}
+
+
 def default_arch(res: int) -> str:
     """--arch when not given: FastGAN from 64 px up, DCGAN below. At 64 px, 15 CPU minutes, FastGAN
     beat the DCGAN nets on KID on histology and retina and drew cell outlines where DCGAN drew
@@ -91,12 +100,9 @@ class ImageModality:
     def resolve_defaults(self, cfg: TrainConfig, prep: Prepared) -> TrainConfig:
         res = prep.codec.res
         arch = cfg.options.arch or default_arch(res)
-        # FastGAN at batch 16 (the paper trains at 8): at 15 CPU minutes, 64 px, it beat batch 64 on
-        # KID on histology and retina with ~3.4x the steps (docs/benchmarks.md, images at 64 px).
-        # DCGAN at batch 32: at 5 CPU minutes it beat batch 64 on MNIST-1k, MNIST, digits and
-        # histology with ~1.6-1.8x the steps, and lost on faces100 (docs/benchmarks.md, batch 32).
-        cfg = cfg.fill_none(loss="ns", batch=16 if arch == "fastgan" else 32, g_lr=2e-4, d_lr=4e-4, beta1=0.5,
-                            beta2=0.99, r1_gamma=1.0, z_dim=64, r1_every=16)
+        batch, steps = ARCH_DEFAULTS[arch]
+        cfg = cfg.fill_none(loss="ns", batch=batch, g_lr=2e-4, d_lr=4e-4, beta1=0.5, beta2=0.99, r1_gamma=1.0,
+                            z_dim=64, r1_every=16)
         upsample = cfg.options.upsample
         if arch == "fastgan":
             fastgan_stages(res)       # 32, 64 or 128 px: refused here, before the run directory is written
@@ -110,9 +116,7 @@ class ImageModality:
             # and 1797 images within a normal run, while ADA's p stays ~0 until D overfits.
             augment=cfg.augment if cfg.augment != "auto" else "ada",
             ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 10 / 32,
-            # DCGAN: 4000 steps at its batch 32, the 128k images 2000 steps at batch 64 saw
-            steps=(cfg.steps if cfg.steps is not None or cfg.minutes is not None
-                   else 2000 if arch == "fastgan" else 4000),
+            steps=cfg.steps if cfg.steps is not None or cfg.minutes is not None else steps,
         )
 
     def build_nets(self, cfg: TrainConfig, codec: ImageCodec):

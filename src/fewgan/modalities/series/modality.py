@@ -280,10 +280,11 @@ class SeriesModality:
         D = SeriesDiscriminator(o.hidden, o.layers, o.cell)
         return G, D
 
-    def g_aux(self, fake: torch.Tensor, c, codec: SeriesCodec, cfg: TrainConfig) -> torch.Tensor:
-        """--fact-loss w (returns): w times the codec's stylized-fact penalty; 0 otherwise."""
+    def g_aux(self, fake: torch.Tensor, c, codec: SeriesCodec, cfg: TrainConfig) -> torch.Tensor | None:
+        """--fact-loss w (returns): w times the codec's stylized-fact penalty; None (no term, no
+        loss/G_aux stat) for the other models and w = 0."""
         w = cfg.options.fact_loss
-        return w * codec.fact_penalty(fake) if w else fake.new_zeros(())
+        return w * codec.fact_penalty(fake) if w else None
 
     def make_phases(self, engine):
         return TimeGANPhases(engine) if engine.cfg.options.model == "timegan" else GANPhases(engine)
