@@ -235,3 +235,27 @@ def test_sample_folder_of_frames_and_api(tmp_path, cli):
     gan = VideoGAN(frames=4, steps=2, width=2, motion_dim=4, d_frames=1, batch=4, z_dim=4).fit(arr)
     s = gan.sample(5)
     assert s.shape == (5, 4, 16, 16, 1) and s.dtype == np.uint8
+
+
+def test_frame_steps_train_the_frame_generator_first_then_the_clip_model(cli, tmp_path):
+    """--frame-steps N (warp): the first N steps touch only the frame generator and the frame D
+    (motion GRU, warp and clip D unchanged); later steps train them too; resume across the switch
+    is exact."""
+    from conftest import assert_same_checkpoint
+    from fewgan.train.checkpoint import load_checkpoint
+    args = ["--data", "moving-digits", *TINY_V, "--frame-steps", "3", "--features", "random", "--eval-n", "16",
+            "--encoder-steps", "3"]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert cli("train", "video", "--out", straight, "--steps", 3, *args)[0] == 0
+    assert cli("train", "video", "--out", split, "--steps", 2, *args)[0] == 0
+    a, b = load_checkpoint(split / "checkpoint.pt"), load_checkpoint(straight / "checkpoint.pt")
+    for k, v in b["G"].items():                          # step 3 vs step 2: still only the frame G
+        assert (not torch.equal(v, a["G"][k])) == k.startswith("frame."), k
+    assert not b["G"]["warp.weight"].any()               # the warp's zero start: no clip step yet
+    assert all(torch.equal(v, a["D"][k]) for k, v in b["D"].items() if k.startswith("clip."))
+    assert cli("train", "--resume", split, "--steps", 5, "--quiet")[0] == 0
+    assert cli("train", "--resume", straight, "--steps", 5, "--quiet")[0] == 0
+    assert_same_checkpoint(straight / "checkpoint.pt", split / "checkpoint.pt")
+    c = load_checkpoint(straight / "checkpoint.pt")
+    assert c["G"]["warp.weight"].any()                   # steps 4-5: motion learns
+    assert any(not torch.equal(v, b["D"][k]) for k, v in c["D"].items() if k.startswith("clip."))
