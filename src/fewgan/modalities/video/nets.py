@@ -82,12 +82,15 @@ class VideoGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         # z: (N, T + 2, z_dim), c: (N,) labels -> clips (N, T, C, res, res) in [-1, 1]
-        n, t = z.shape[0], z.shape[1] - 2
         if self.model == "warp":
             return self.warped(z, c)
-        codes = self.codes(z).reshape(n * t, -1)
+        return self.draw(self.codes(z), c)
+
+    def draw(self, codes: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        # codes (N, T, code_dim) -> frames (N, T, C, res, res): one frame-generator pass per frame
+        n, t = codes.shape[:2]
         cc = None if c is None else c.repeat_interleave(t)
-        return self.frame(codes, cc).view(n, t, self.channels, self.res, self.res)
+        return self.frame(codes.reshape(n * t, -1), cc).view(n, t, self.channels, self.res, self.res)
 
 
 class ClipDiscriminator(nn.Module):

@@ -25,27 +25,25 @@ class VideoPhases(GANPhases):
         super().__init__(eng)
         cfg, base = eng.cfg, eng.loss
 
-        def make(head, suffix: str) -> GANLoss:
-            return GANLoss(eng.G, head, cfg.loss, eng.augment, base.r1_gamma, cfg.gp_lambda, base.autocast,
+        def make(head, suffix: str, G=eng.G) -> GANLoss:
+            return GANLoss(G, head, cfg.loss, eng.augment, base.r1_gamma, cfg.gp_lambda, base.autocast,
                            lambda name, v: eng.stats.report(name + suffix, v))
         self.losses = [make(eng.D.frame_logits, "")]
         if eng.D.clip is not None:
             self.losses.append(make(eng.D.clip_logits, "/clip"))
         self.frames_only = eng.D.clip is None
         self.frame_steps = cfg.options.frame_steps if cfg.options.model == "warp" else 0
-        self.stills = make(eng.D.frame_logits, "") if self.frame_steps else None
-        if self.stills is not None:
-            self.stills.G = _Stills(eng.G)
+        self.stills = make(eng.D.frame_logits, "", _Stills(eng.G)) if self.frame_steps else None
 
     def step(self) -> None:
         e, cfg = self.eng, self.eng.cfg
         opt_G, opt_D = e.opts["opt_G"], e.opts["opt_D"]
-        for loss in self.losses + [self.stills] * (self.stills is not None):
+        stills = self.stills is not None and e.step < self.frame_steps
+        losses = [self.stills] if stills else self.losses
+        for loss in losses:
             loss.aug_p = e.loss.aug_p           # the engine's ADA moves p on its own GANLoss
         real, rc = e.batch()                    # (B, T, C, H, W)
         z = e.noise(cfg.batch)                  # (B, T + 2, z_dim)
-        stills = self.stills is not None and e.step < self.frame_steps
-        losses = [self.stills] if stills else self.losses
         if self.frames_only or stills:          # an image GAN on frames: make only what D sees
             k = e.D.d_frames
             pick = torch.rand(real.shape[0], real.shape[1], device=real.device).argsort(1)[:, :k]
@@ -84,7 +82,4 @@ class _Stills(nn.Module):
         self.G = G
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        n, k = z.shape[0], z.shape[1] - 2
-        g = self.G
-        frames = g.frame(z[:, 2:].flatten(0, 1), None if c is None else c.repeat_interleave(k))
-        return frames.view(n, k, g.channels, g.res, g.res)
+        return self.G.draw(z[:, 2:], c)
