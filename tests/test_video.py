@@ -259,3 +259,7 @@ def test_frame_steps_train_the_frame_generator_first_then_the_clip_model(cli, tm
     c = load_checkpoint(straight / "checkpoint.pt")
     assert c["G"]["warp.weight"].any()                   # steps 4-5: motion learns
     assert any(not torch.equal(v, b["D"][k]) for k, v in c["D"].items() if k.startswith("clip."))
+    other = tmp_path / "frames"                          # the other models have no frame phase: refused
+    code, _, err = cli("train", "video", "--out", other, "--steps", 1, *args, "--model", "frames", "--quiet")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--model warp" in err, err
+    assert not other.exists()

@@ -55,6 +55,9 @@ class VideoOptions(Options):
         if self.d_frames > self.frames:
             raise UsageError(f"--d-frames {self.d_frames} is more than --frames {self.frames}: "
                              f"use at most {self.frames}")
+        if self.frame_steps and self.model != "warp":
+            raise UsageError(f"--frame-steps is for --model warp, not --model {self.model}: "
+                             f"drop --frame-steps or use --model warp")
 
     def for_other_data(self) -> "VideoOptions":
         """Settings to prepare `evaluate --data OTHER`: the whole of it, not a subset."""
