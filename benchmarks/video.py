@@ -45,9 +45,11 @@ KEYS = ("frame_fd", "clip_fd", "temporal_consistency", "static_share", "speed_w1
         "speed_mean")
 
 
-def train(model: str, clips: str, cpu_minutes: float, seed: int, out: Path, settings: dict | None = None
-          ) -> tuple[Engine, dict]:
-    cfg = TrainConfig.build("video", data="moving-digits", model=model, seed=seed, threads=1,
+def train(model: str, clips: str, cpu_minutes: float, seed: int, out: Path, settings: dict | None = None,
+          steps: int | None = None) -> tuple[Engine, dict]:
+    """Train until `steps` (when given: the defaults that follow from --steps apply, e.g. --frame-steps)
+    or the CPU budget, whichever comes first."""
+    cfg = TrainConfig.build("video", data="moving-digits", model=model, seed=seed, threads=1, steps=steps,
                             max_clips=None if clips == "all" else int(clips), out=str(out), **(settings or {}))
     torch.set_num_threads(1)
     mod = get_modality("video")
@@ -57,7 +59,7 @@ def train(model: str, clips: str, cpu_minutes: float, seed: int, out: Path, sett
     cfg.save(out / "config.json")
     eng = Engine(cfg, prep, out, verbose=False)
     c0, t0 = time.process_time(), time.perf_counter()
-    while time.process_time() - c0 < cpu_minutes * 60:
+    while time.process_time() - c0 < cpu_minutes * 60 and (steps is None or eng.step < steps):
         eng.train_step()
         if eng.step % 100 == 0:
             eng.stats.flush(step=eng.step, kimg=round(eng.nimg / 1000, 3), time_s=round(eng.elapsed(), 2),
@@ -94,7 +96,8 @@ def score(eng: Engine, G, cache: Path, seed: int) -> dict:
 def cmd_run(a) -> None:
     settings = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in a.set)}
     out = Path(a.work) / f"{a.model}{a.tag}-{a.clips}"
-    eng, row = train(a.model, a.clips, a.cpu_minutes, a.seed, out, settings)
+    eng, row = train(a.model, a.clips, a.cpu_minutes, a.seed, out, settings, a.steps)
+    row["frame_steps"] = eng.cfg.options.frame_steps
     rows = [{"model": a.model + a.tag, "clips": a.clips, "cpu_minutes_budget": a.cpu_minutes, "settings": settings,
              **row,
              **score(eng, eng.G_ema, Path(a.work) / "cache", a.seed)}]
@@ -151,6 +154,9 @@ def main() -> None:
     r.add_argument("--model", choices=("warp", "mocogan", "frames"), default="warp")
     r.add_argument("--clips", default="all", help="all, 500 or 100")
     r.add_argument("--cpu-minutes", type=float, default=15.0)
+    r.add_argument("--steps", type=int, default=None,
+                   help="train this many steps (stopping early at --cpu-minutes); the defaults that follow "
+                        "from --steps apply (the warp model's frame phase is the first half)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--work", default="/tmp/fewgan-video-bench")
     r.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="a training option, e.g. g_width=16")

@@ -34,9 +34,11 @@ class VideoOptions(Options):
     warp: str = option("translation", "--model warp: the motion of the content frame: translation (a shift per "
                                       "frame) or affine (shift, rotation, scale and shear)",
                        choices=("translation", "affine"))
-    frame_steps: int = option(0, "--model warp: train the frame generator first, as an image GAN on single "
-                                 "frames (frame D only, about 3x cheaper per step), for this many steps",
-                              minimum=0)
+    frame_steps: int | None = option(None, "--model warp: train the frame generator first, as an image GAN on "
+                                           "single frames (frame D only, about 3x cheaper per step), for this "
+                                           "many steps (default: half of --steps; 0 with --minutes, where the "
+                                           "number of steps is not known; 0 turns it off)",
+                                     minimum=0, auto=True)
     width: int | None = option(None, "channel width multiplier of G and both Ds (default by resolution)",
                                minimum=1, auto=True)
     g_width: int | None = option(None, "channel width multiplier of the frame generator alone (default: --width)",
