@@ -1,5 +1,6 @@
 """Video modality: data loaders and their bad inputs, codec, nets, per-clip augmentation, metrics,
 sampling formats and the API. End-to-end train/resume/sample/evaluate/report is in test_registry."""
+import json
 import numpy as np
 import pytest
 import torch
@@ -263,3 +264,21 @@ def test_frame_steps_train_the_frame_generator_first_then_the_clip_model(cli, tm
     code, _, err = cli("train", "video", "--out", other, "--steps", 1, *args, "--model", "frames", "--quiet")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--model warp" in err, err
     assert not other.exists()
+
+
+def test_frame_steps_default_to_half_of_the_steps_and_are_kept_on_resume(cli, tmp_path):
+    """--model warp without --frame-steps: the frame phase is the first half of --steps, fixed in
+    the run's config (a resume with more steps keeps it); other models and --minutes get 0."""
+    args = ["--data", "moving-digits", *TINY_V, "--features", "random", "--eval-n", "16", "--encoder-steps", "3",
+            "--quiet"]
+
+    def frame_steps(run):
+        return json.loads((run / "config.json").read_text())["options"]["frame_steps"]
+    assert cli("train", "video", "--out", tmp_path / "w", "--steps", 5, *args)[0] == 0
+    assert frame_steps(tmp_path / "w") == 2
+    assert cli("train", "--resume", tmp_path / "w", "--steps", 7, "--quiet")[0] == 0
+    assert frame_steps(tmp_path / "w") == 2
+    assert cli("train", "video", "--out", tmp_path / "m", "--steps", 2, *args, "--model", "mocogan")[0] == 0
+    assert frame_steps(tmp_path / "m") == 0
+    assert cli("train", "video", "--out", tmp_path / "t", "--minutes", 0.01, *args)[0] == 0
+    assert frame_steps(tmp_path / "t") == 0

@@ -37,7 +37,8 @@ class VideoOptions(Options):
     frame_steps: int | None = option(None, "--model warp: train the frame generator first, as an image GAN on "
                                            "single frames (frame D only, about 3x cheaper per step), for this "
                                            "many steps (default: half of --steps; 0 with --minutes, where the "
-                                           "number of steps is not known; 0 turns it off)",
+                                           "number of steps is not known; 0 turns it off; fixed when the run "
+                                           "starts, so --resume with more --steps keeps it)",
                                      minimum=0, auto=True)
     width: int | None = option(None, "channel width multiplier of G and both Ds (default by resolution)",
                                minimum=1, auto=True)
@@ -85,7 +86,10 @@ PLUGIN = Plugin(
     eval_flags=("features",),
     metrics=("fewgan.modalities.video.metrics", "fewgan.metrics.memorization"),
     formats=(".gif", ".npy"),
+    # --frame-steps given: its default (half of --steps) would differ between a straight run and one
+    # extended by --resume, which the registry test compares
     smoke=("--data", "moving-digits", "--clips", "48", "--frames", "4", "--res", "16", "--width", "2",
+           "--frame-steps", "2",
            "--motion-dim", "4", "--d-frames", "1", "--batch", "4", "--z-dim", "4", "--features", "random",
            "--encoder-steps", "3", "--eval-n", "16"),
 )
