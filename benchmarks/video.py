@@ -71,6 +71,7 @@ def train(model: str, clips: str, cpu_minutes: float, seed: int, out: Path, sett
     eng.save()
     return eng, {"steps": eng.step, "batch": cfg.batch, "train_cpu_s": round(cpu, 1), "train_wall_s": round(wall, 1),
                  "train_clips_per_s": round(eng.nimg / cpu, 2), "width": cfg.options.width,
+                 "frame_steps": cfg.options.frame_steps,
                  "n_train": len(prep.x), "ada_p": float(eng.ada.p) if eng.ada else None}
 
 
@@ -97,7 +98,6 @@ def cmd_run(a) -> None:
     settings = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in a.set)}
     out = Path(a.work) / f"{a.model}{a.tag}-{a.clips}"
     eng, row = train(a.model, a.clips, a.cpu_minutes, a.seed, out, settings, a.steps)
-    row["frame_steps"] = eng.cfg.options.frame_steps
     rows = [{"model": a.model + a.tag, "clips": a.clips, "cpu_minutes_budget": a.cpu_minutes, "settings": settings,
              **row,
              **score(eng, eng.G_ema, Path(a.work) / "cache", a.seed)}]

@@ -63,8 +63,12 @@ class VideoGenerator(nn.Module):
         (not to the previous frame: one bilinear resampling per frame, no blur that builds up)."""
         n, t = z.shape[0], z.shape[1] - 2
         base = self.frame(z[:, 0], c)                                          # (N, C, H, W)
+        return self.move(base, self.warp(self.motion(z)).reshape(n * t, -1), t)
+
+    def move(self, base: torch.Tensor, delta: torch.Tensor, t: int) -> torch.Tensor:
+        """Frames (N, C, H, W) moved by (N*t, 2 or 6) warp offsets from the identity -> (N, t, C, H, W)."""
+        n = base.shape[0]
         eye = torch.eye(2, 3, dtype=base.dtype, device=base.device)
-        delta = self.warp(self.motion(z)).reshape(n * t, -1)                    # (N*T, 2 or 6)
         if self.warp_kind == "translation":                                    # shift only: the last column
             delta = F.pad(delta.unsqueeze(2), (2, 0)).view(n * t, 2, 3)
         theta = eye + delta.view(n * t, 2, 3)                                  # (N*T, 2, 3)
