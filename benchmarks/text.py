@@ -34,12 +34,13 @@ KEYS = ("bleu4", "self_bleu4", "novelty", "heldout_hits", "reverse_lm_nll", "nll
         "self_bleu2", "uniqueness", "length_w1")
 
 
-def run_one(dataset: str, model: str, mle: int, adv: int, runs: Path, threads: int, seed: int) -> list[dict]:
+def run_one(dataset: str, model: str, mle: int, adv: int, runs: Path, threads: int, seed: int,
+            overrides: dict | None = None, tag: str = "") -> list[dict]:
     torch.set_num_threads(threads)
-    out = runs / f"text-{dataset}-{model}-s{seed}"
+    out = runs / f"text-{dataset}-{model}{tag}-s{seed}"
     cfg = TrainConfig.build("text", data=dataset, out=str(out), seed=seed, threads=threads, mle_steps=mle,
                             adv_steps=adv if model == "gan" else 0, log_every=100, sample_every=10**6,
-                            ckpt_every=10**6)
+                            ckpt_every=10**6, **(overrides or {}))
     t0, c0 = time.perf_counter(), time.process_time()
     eng = start_run(cfg, verbose=False, progress=False)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -49,7 +50,8 @@ def run_one(dataset: str, model: str, mle: int, adv: int, runs: Path, threads: i
     for t in TEMPERATURES:
         c1 = time.process_time()
         res = ev.evaluate(temperature=t)
-        rows.append({"dataset": dataset, "model": model, "temperature": t, "seed": seed, "mle_steps": mle,
+        rows.append({"dataset": dataset, "model": model + tag, "temperature": t, "seed": seed, "mle_steps": mle,
+                     "overrides": overrides or {},
                      "adv_steps": adv if model == "gan" else 0, "train_cpu_s": round(cpu, 1),
                      "train_wall_s": round(wall, 1), "eval_cpu_s": round(time.process_time() - c1, 1),
                      **{k: res.get(k) for k in KEYS},
@@ -119,6 +121,10 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--runs", default="/tmp/fewgan-text-bench")
+    p.add_argument("--models", default="mle,gan")
+    p.add_argument("--set", action="append", default=[], help="override a setting: key=JSON value")
+    p.add_argument("--tag", default="", help="appended to the model names and the results file (explorations)")
+    p.add_argument("--results", default=str(RESULTS), help="folder of the per-dataset JSON")
     p.add_argument("--collect", action="store_true")
     a = p.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -135,10 +141,12 @@ def main() -> None:
         (RESULTS / "text.json").write_text(json.dumps(doc, indent=1) + "\n")
         print(table(rows))
         return
+    overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
     rows = []
-    for model in ("mle", "gan"):
-        rows += run_one(a.dataset, model, a.mle_steps, a.adv_steps, Path(a.runs), a.threads, a.seed)
-    (RESULTS / f"text-{a.dataset}.json").write_text(json.dumps(
+    for model in a.models.split(","):
+        rows += run_one(a.dataset, model, a.mle_steps, a.adv_steps, Path(a.runs), a.threads, a.seed, overrides, a.tag)
+    Path(a.results).mkdir(parents=True, exist_ok=True)
+    (Path(a.results) / f"text-{a.dataset}{a.tag}.json").write_text(json.dumps(
         {"rows": rows, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d %H:%M")}, indent=1) + "\n")
 
 

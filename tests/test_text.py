@@ -157,3 +157,19 @@ def test_oracle_run_reports_nll_oracle(cli, tmp_path):
     code, out, _ = cli("evaluate", run, "--json")
     res = json.loads(out)
     assert code == 0 and res["nll_oracle"] > 0 and res["real_baseline_nll_oracle"] < res["nll_oracle"]
+
+
+def test_dropout_acts_only_on_teacher_forcing_in_training_mode():
+    """--dropout: G's teacher-forced logits are perturbed in training mode only (G_ema and the
+    metrics run in eval mode), and p = 0 draws no random numbers (runs without it keep their streams)."""
+    torch.manual_seed(0)
+    ids = torch.randint(1, 10, (4, 6))
+    G = TextGenerator(10, 6, hidden=16, embed=8, dropout=0.5).train()
+    a, b = G.logits(ids), G.logits(ids)
+    assert not torch.equal(a, b)
+    G.eval()
+    assert torch.equal(G.logits(ids), G.logits(ids))
+    plain = TextGenerator(10, 6, hidden=16, embed=8, dropout=0.0).train()
+    state = torch.get_rng_state()
+    plain.logits(ids)
+    assert torch.equal(state, torch.get_rng_state())

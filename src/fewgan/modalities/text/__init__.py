@@ -26,6 +26,8 @@ class TextOptions(Options):
                             minimum=0, maximum=0.5, exclusive=True)
     hidden: int | None = option(None, "GRU width of the generator [128]", minimum=1, auto=True)
     embed: int = option(32, "token embedding width of G and D", minimum=1)
+    dropout: float = option(0.0, "dropout on G's embeddings and GRU outputs in the MLE phase (teacher forcing)",
+                            minimum=0, maximum=0.9)
     mle_steps: int | None = option(None, "maximum-likelihood pre-training steps [by data; --steps alone: 3/4 "
                                          "of them]", minimum=0, auto=True)
     adv_steps: int | None = option(None, "adversarial steps after pre-training (0: the plain MLE model) "

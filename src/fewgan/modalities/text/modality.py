@@ -124,7 +124,7 @@ class TextModality:
 
     def build_nets(self, cfg: TrainConfig, codec: TextCodec):
         o = cfg.options
-        return (TextGenerator(codec.n_vocab, codec.seq_len, o.hidden, o.embed),
+        return (TextGenerator(codec.n_vocab, codec.seq_len, o.hidden, o.embed, o.dropout),
                 TextDiscriminator(codec.n_vocab, codec.seq_len, o.embed, o.d_channels))
 
     def make_phases(self, engine):

@@ -24,9 +24,9 @@ from .data import EOS
 
 
 class TextGenerator(nn.Module):
-    def __init__(self, n_vocab: int, seq_len: int, hidden: int = 128, embed: int = 32):
+    def __init__(self, n_vocab: int, seq_len: int, hidden: int = 128, embed: int = 32, dropout: float = 0.0):
         super().__init__()
-        self.n_vocab, self.seq_len = n_vocab, seq_len
+        self.n_vocab, self.seq_len, self.dropout = n_vocab, seq_len, dropout
         self.emb = nn.Embedding(n_vocab + 1, embed)       # id n_vocab = start of line
         self.rnn = nn.GRU(embed, hidden, batch_first=True)
         self.out = nn.Linear(hidden, n_vocab)
@@ -34,8 +34,13 @@ class TextGenerator(nn.Module):
     def logits(self, ids: torch.Tensor) -> torch.Tensor:
         """(B, L) long -> (B, L, V): logits of token t given tokens < t."""
         bos = torch.full_like(ids[:, :1], self.n_vocab)
-        h, _ = self.rnn(self.emb(torch.cat([bos, ids[:, :-1]], 1)))
-        return self.out(h)
+        e = self.emb(torch.cat([bos, ids[:, :-1]], 1))
+        # Dropout only here, on teacher forcing (the MLE phase; a no-op in eval mode, as G_ema is):
+        # the free-running loops stay deterministic given their noise. p = 0 draws nothing, so the
+        # random streams of runs without it are unchanged.
+        drop = (lambda t: F.dropout(t, self.dropout, self.training)) if self.dropout > 0 else (lambda t: t)
+        h, _ = self.rnn(drop(e))
+        return self.out(drop(h))
 
     def _start(self, b: int, device) -> tuple[torch.Tensor, None]:
         return torch.full((b,), self.n_vocab, dtype=torch.long, device=device), None
