@@ -143,9 +143,13 @@ def test_copula_generator_starts_as_the_training_copula():
     assert all(torch.equal(a, b) for a, b in zip(G2.buffers(), G.buffers())) and "copula_L" in G.state_dict()
 
 
-def test_copula_calibrates_category_frequencies():
-    """marginals="copula": a G whose categories are off (70/20/10 for 40/35/25) decodes, after
-    calibration, at the training frequencies; the category offsets travel in the codec columns."""
+@pytest.mark.parametrize("spread, g_freq, off", [(1.0, [0.7, 0.2, 0.1], 0.1), (10.0, [0.5, 0.3, 0.2], 0.05)])
+def test_copula_calibrates_category_frequencies(spread, g_freq, off):
+    """marginals="copula": a G whose categories are off (e.g. 70/20/10 for 40/35/25) decodes,
+    after calibration, at the training frequencies, on a sample other than the calibration one;
+    the category offsets travel in the codec columns. spread 10: near one-hot outputs whose two
+    largest log outputs are ~55 nats apart, as a copula G's are on fair (whose categories the
+    earlier fixed 0.5-nat steps left 1.3-2.2 points off)."""
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"x": rng.normal(size=400), "k": rng.choice(["a", "b", "c"], 400, p=[0.4, 0.35, 0.25])})
     codec = TableCodec.fit(df, infer_columns(df), marginals="copula")
@@ -154,15 +158,50 @@ def test_copula_calibrates_category_frequencies():
 
     def sample(n, labels, seed):
         g = torch.Generator().manual_seed(seed)
-        logits = torch.randn(n, 3, generator=g) + torch.log(torch.tensor([0.7, 0.2, 0.1]))[order]
+        logits = spread * (torch.randn(n, 3, generator=g) + torch.log(torch.tensor(g_freq))[order])
         x = torch.zeros(n, codec.data_dim)
         x[:, p:p + 3] = torch.softmax(logits / 0.2, dim=1)
         return x
     before = codec.decode(sample(20000, None, 5))["k"].value_counts(normalize=True)
     codec.calibrate(sample)
     after = codec.decode(sample(20000, None, 5))["k"].value_counts(normalize=True)
-    real = df["k"].value_counts(normalize=True)
-    assert (before - real).abs().max() > 0.1 and (after - real).abs().max() < 0.02, (before, after)
+    real = pd.Series(codec.column("k")["freq"], index=codec.column("k")["categories"])
+    assert (before - real).abs().max() > off and (after - real).abs().max() < 0.01, (before, after)
+
+
+def test_copula_few_valued_columns_decode_to_seen_values():
+    """A float column with few distinct values (fair's age: 17.5, 22, ...) on the copula path
+    decodes only to values the training data has, each at about its frequency (the quantile map
+    alone interpolated between the steps: 17.6 in fair's samples)."""
+    rng = np.random.default_rng(0)
+    vals, p_vals = [17.5, 22.0, 27.0, 32.0], [0.1, 0.2, 0.3, 0.4]
+    df = pd.DataFrame({"age": rng.choice(vals, 2000, p=p_vals), "x": rng.normal(size=2000)})
+    codec = TableCodec.fit(df, infer_columns(df), marginals="copula")
+    x = torch.zeros(200000, codec.data_dim)
+    x[:, codec.column("age")["start"]] = torch.randn(200000, generator=torch.Generator().manual_seed(0))
+    got = codec.decode(x)["age"]
+    assert set(got.unique()) == set(vals)
+    real = df["age"].value_counts(normalize=True)
+    assert (got.value_counts(normalize=True) - real).abs().max() < 0.01
+
+
+def test_default_marginals_by_rows_and_categorical_share():
+    """The copula path below 1000 rows or when half the columns or more are categorical (adult,
+    fair), G's own marginals otherwise (randhie); the larger copula tables get width 128."""
+    from fewgan.modalities.table.modality import default_marginals
+    cols = lambda cat, num: [{"kind": "categorical"}] * cat + [{"kind": "continuous"}] * num  # noqa: E731
+    assert default_marginals(999, cols(0, 5)) == "copula"
+    assert default_marginals(26048, cols(9, 6)) == "copula"       # adult
+    assert default_marginals(5093, cols(5, 4)) == "copula"        # fair
+    assert default_marginals(16152, cols(4, 6)) == "model"        # randhie
+    rng = np.random.default_rng(0)
+    n = 1200
+    mostly_cat = pd.DataFrame({"a": rng.choice(["x", "y"], n), "b": rng.choice(["p", "q"], n), "v": rng.normal(size=n)})
+    numeric = pd.DataFrame({"a": rng.choice(["x", "y"], n), "v": rng.normal(size=n), "w": rng.normal(size=n)})
+    kw = dict(steps=2, batch=20, pac=5, z_dim=8, log_every=10, sample_every=30, ckpt_every=30)
+    for df, marginals, width in ((mostly_cat, "copula", 128), (numeric, "model", 256)):
+        opts = TableGAN(**kw).fit(df).config.options
+        assert (opts.marginals, opts.width) == (marginals, width)
 
 
 @pytest.mark.parametrize("kinds", ["categorical only", "continuous only"])

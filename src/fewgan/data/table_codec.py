@@ -30,9 +30,9 @@ import torch
 from ..errors import UsageError
 from .table_constraints import Constraints
 from .table_copula import copula_fit
-from .table_columns import (assign_modes, categories_to_series, category_codes, category_frequencies, code_of,
+from .table_columns import (FEW_VALUES, assign_modes, categories_to_series, category_codes, category_frequencies, code_of,
                             find_derived, fit_modes, fit_spikes, from_normal, match_category, n_modes,
-                            numbers_to_series, numeric_values, to_normal)
+                            numbers_to_series, numeric_values, snap, to_normal)
 
 CALIBRATION_N, CALIBRATION_SEED = 20000, 999_983   # the sample that fixes the missing-value cuts and marginal maps
 N_QUANTILES = 101                                   # real quantiles kept per column for the marginal map
@@ -185,6 +185,9 @@ class TableCodec:
                     nq = int(np.clip(len(obs), N_QUANTILES, COPULA_QUANTILES))
                     c.update(copula=True, normal=True, spikes=[], means=[], stds=[],
                              quantiles=np.quantile(obs, np.linspace(0, 1, nq)).tolist())
+                    vals = np.unique(obs)
+                    if len(vals) <= FEW_VALUES:     # decode snaps to these
+                        c["values"] = vals.tolist()
                     z = np.zeros(len(v))
                     z[~np.isnan(v)] = to_normal(obs, c, mid=True)
                     scores.append(z)
@@ -268,6 +271,8 @@ class TableCodec:
             elif c.get("normal"):
                 v = from_normal(v, c)
             v = np.clip(v, c["min"], c["max"])
+            if "values" in c:   # a few-valued copula column: the quantile map interpolates between its
+                v = snap(v, c["values"])        # steps (fair's age: 17.6 between 17.5 and 22)
             if c.get("is_int"):
                 v = np.round(v)
             elif c.get("decimals") is not None:
@@ -337,9 +342,17 @@ class TableCodec:
             p, k = c["start"], len(c["categories"]) + int(c["nan"])
             logx = np.log(np.maximum(x[:, p:p + k], 1e-30))
             want, b = np.asarray(c["freq"]), np.zeros(k)
-            for _ in range(30):         # damped multiplicative updates; the frequencies settle fast
+            # Multiplicative updates on the offsets, in units of the gap between a row's two largest
+            # log outputs: G's are near one-hot (tau 0.2, gaps ~50 nats on fair), so a unit step
+            # moves few rows. With 0.5-nat steps and 30 rounds fair's categories stayed 1.3-2.2
+            # points (TV) off the training frequencies; this settles below 0.03 points.
+            top2 = np.sort(logx, 1)[:, -2:] if k > 1 else np.zeros((len(logx), 2))
+            step = max(0.5, 0.05 * float(np.median(top2[:, 1] - top2[:, 0])))
+            for _ in range(300):
                 got = np.bincount((logx + b).argmax(1), minlength=k) / len(logx)
-                b += 0.5 * (np.log(want + 1e-4) - np.log(got + 1e-4))
+                if np.abs(got - want).max() < 0.5 / len(logx):
+                    break
+                b += step * (np.log(want + 1e-4) - np.log(got + 1e-4))
             c["cat_bias"] = b.tolist()
 
     # training-by-sampling and conditions

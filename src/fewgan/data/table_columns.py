@@ -101,6 +101,14 @@ def to_normal(v: np.ndarray, c: dict, mid: bool = False) -> np.ndarray:
     return ndtri(np.clip(p, 1e-6, 1 - 1e-6))     # |z| <= 4.8: the extremes come back
 
 
+def snap(v: np.ndarray, values) -> np.ndarray:
+    """Each of v replaced by the nearest of the sorted values."""
+    vals = np.asarray(values, dtype=float)
+    i = np.clip(np.searchsorted(vals, v), 1, max(1, len(vals) - 1))
+    lo, hi = vals[i - 1], vals[np.minimum(i, len(vals) - 1)]
+    return np.where(v - lo <= hi - v, lo, hi)
+
+
 def from_normal(z: np.ndarray, c: dict) -> np.ndarray:
     from scipy.special import ndtr
     xs, ps = _grid(c["quantiles"])

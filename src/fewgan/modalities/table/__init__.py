@@ -27,12 +27,14 @@ class TableOptions(Options):
                                      "is calibrated), copula (G starts as a Gaussian copula of the training rows: every "
                                      "continuous column one normal score = a fixed linear map of noise plus a learned "
                                      "residual that starts at zero, categorical columns through latent scores; "
-                                     "calibrated); default copula below 1000 rows, else model",
+                                     "calibrated); default copula below 1000 rows or when at least half the columns are categorical, "
+                                     "else model",
                             choices=("model", "calibrated", "gaussian", "copula"), auto=True)
     copula_reg: float = option(100.0, "--marginals copula: weight of the G penalty that keeps each batch's normal-score "
                                       "moments (mean and covariance around each row's category mean) at the "
                                       "training rows'; 0 turns it off", minimum=0)
-    width: int | None = option(None, "hidden width of G's and D's two layers (128 below 1000 rows, else 256)",
+    width: int | None = option(None, "hidden width of G's and D's two layers (128 below 1000 rows or with "
+                                      "--marginals copula, else 256)",
                                minimum=1, auto=True)
 
     def check(self) -> None:

@@ -32,6 +32,26 @@ def table_fingerprint(df) -> str:
     return fingerprint(h, names)
 
 
+def default_marginals(n_rows: int, columns: list[dict]) -> str:
+    """copula (G starts as a Gaussian copula of the training rows) below 1000 rows, or when at least
+    half the columns are categorical; model (G's own mode-specific marginals) otherwise.
+
+    Measured (docs/benchmarks.md, SDMetrics quality, one fit seed each unless noted):
+    - below 1000 rows, breast_cancer / wine / diabetes / anes96: the copula path 0.960 / 0.893 /
+      0.944 / 0.865 against calibrated marginals' 0.888 / 0.877 / 0.828 / 0.826;
+    - adult (26k rows, 9 of 15 columns categorical): copula path at width 128, 10000 steps, 0.956
+      and 0.949 (two seeds) in 265 / 215 s, against G's marginals at width 256, 20000 steps,
+      0.946 in 1027 s;
+    - fair (5k rows, 5 of 9 categorical): 0.972 against 0.959;
+    - randhie (16k rows, 4 of 10 categorical, all six continuous columns with point masses): 0.922
+      against 0.952; its pair trends fall 0.936 -> 0.857 (the Gaussian dependence of spiky normal
+      scores is the copula's own 0.849, and G's residual does not recover it)."""
+    if n_rows < 1000:
+        return "copula"
+    categorical = sum(c["kind"] == "categorical" for c in columns)
+    return "copula" if 2 * categorical >= len(columns) else "model"
+
+
 class TableModality:
     name = "table"
     primary_metric = "quality"  # best.pt is kept by it unless --until names another
@@ -64,11 +84,7 @@ class TableModality:
         perm = np.random.default_rng(cfg.seed).permutation(len(df))
         train = df.iloc[np.sort(perm[n_hold:])].reset_index(drop=True)
         hold = df.iloc[np.sort(perm[:n_hold])].reset_index(drop=True) if n_hold else None
-        # Below 1000 rows G starts as a Gaussian copula (--marginals copula): SDMetrics quality on
-        # breast_cancer / wine / diabetes / anes96 above calibrated marginals' and the copula's own
-        # (docs/benchmarks.md, "Small tables: a copula-initialised G"); calibrated marginals had
-        # taken breast_cancer 0.853 -> 0.888. Not measured on larger tables, which keep G's own.
-        marginals = opts.marginals or ("copula" if len(train) < 1000 else "model")
+        marginals = opts.marginals or default_marginals(len(train), columns)
         codec = TableCodec.fit(train, columns, cfg.seed, constraints, marginals)
         x = codec.encode(train)
         codec.build_sampler(x)
@@ -100,9 +116,12 @@ class TableModality:
         # 3000 steps gave quality 0.899, 10000 steps 0.925, 20000 steps 0.946 in 1027 s on a shared
         # machine (benchmark; CTGAN's default: 0.887 in 1620 s). Width 128 halves the step but scored
         # 0.925 / 0.930 at 10000 / 20000 steps (issue 16 item 3): the larger tables keep 256.
+        # Larger tables on the copula path (default_marginals): width 128 and at most 10000 steps.
+        # adult: 0.956 in 265 s; fair: width 128 0.972 in 51 s, width 256 0.971 in 96 s.
         small = n < 1000
+        copula = prep.codec.marginals == "copula"
         batch, steps, width, pac_default = (200, 1000, 128, 5) if small else \
-            (500, min(20000, max(3000, math.ceil(400 * n / 500))), 256, 10)
+            (500, min(10000 if copula else 20000, max(3000, math.ceil(400 * n / 500))), 128 if copula else 256, 10)
         cfg = cfg.fill_none(loss="wgan-gp", batch=batch, g_lr=2e-4, d_lr=2e-4, beta1=0.5, beta2=0.9, r1_gamma=0.0,
                        z_dim=64, r1_every=16)
         pac = cfg.options.pac or pac_default
