@@ -39,10 +39,10 @@ def default_marginals(n_rows: int, columns: list[dict]) -> str:
     Measured (docs/benchmarks.md, SDMetrics quality, one fit seed each unless noted):
     - below 1000 rows, breast_cancer / wine / diabetes / anes96: the copula path 0.960 / 0.893 /
       0.944 / 0.865 against calibrated marginals' 0.888 / 0.877 / 0.828 / 0.826;
-    - adult (26k rows, 9 of 15 columns categorical): copula path at width 128, 10000 steps, 0.956
-      and 0.949 (two seeds) in 265 / 215 s, against G's marginals at width 256, 20000 steps,
-      0.946 in 1027 s;
-    - fair (5k rows, 5 of 9 categorical): 0.972 against 0.959;
+    - adult (26k rows, 9 of 15 columns categorical): copula path at width 128, 10000 steps, 0.959
+      and 0.953 (two seeds) in 192 s, against G's marginals at width 256, 20000 steps, 0.946 in
+      1027 s;
+    - fair (5k rows, 5 of 9 categorical): 0.974 against 0.959;
     - randhie (16k rows, 4 of 10 categorical, all six continuous columns with point masses): 0.922
       against 0.952; its pair trends fall 0.936 -> 0.857 (the Gaussian dependence of spiky normal
       scores is the copula's own 0.849, and G's residual does not recover it)."""
@@ -112,12 +112,11 @@ class TableModality:
         # updates than CTGAN's 300 epochs of batch 500 give them, with small nets they stay fast.
         # breast_cancer (455 training rows): 1000 steps of batch 200, pac 5 gave quality 0.85-0.87
         # in 10-14 s; batch 100 / pac 10 or lr 5e-4 / 1e-3 were worse at the same time budget.
-        # Larger tables: 400 epochs of batch 500, between 3000 and 20000 steps. adult (26k rows):
-        # 3000 steps gave quality 0.899, 10000 steps 0.925, 20000 steps 0.946 in 1027 s on a shared
-        # machine (benchmark; CTGAN's default: 0.887 in 1620 s). Width 128 halves the step but scored
-        # 0.925 / 0.930 at 10000 / 20000 steps (issue 16 item 3): the larger tables keep 256.
-        # Larger tables on the copula path (default_marginals): width 128 and at most 10000 steps.
-        # adult: 0.956 in 265 s; fair: width 128 0.972 in 51 s, width 256 0.971 in 96 s.
+        # Larger tables: 400 epochs of batch 500, at least 3000 steps. With G's own marginals (randhie)
+        # at most 20000 steps at width 256: on adult that path gave 0.899 / 0.925 / 0.946 at 3000 /
+        # 10000 / 20000 steps (1027 s), and width 128 only 0.925 / 0.930 at 10000 / 20000. On the
+        # copula path (default_marginals: adult, fair) width 128 and at most 10000 steps: adult
+        # 0.959 in 192 s, fair 0.974 in 41 s (width 256: 0.971 in 96 s).
         small = n < 1000
         copula = prep.codec.marginals == "copula"
         batch, steps, width, pac_default = (200, 1000, 128, 5) if small else \
