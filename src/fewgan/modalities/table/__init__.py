@@ -27,8 +27,8 @@ class TableOptions(Options):
                                      "is calibrated), copula (G starts as a Gaussian copula of the training rows: every "
                                      "continuous column one normal score = a fixed linear map of noise plus a learned "
                                      "residual that starts at zero, categorical columns through latent scores; "
-                                     "calibrated); default copula below 1000 rows or when at least half the columns are categorical, "
-                                     "else model",
+                                     "calibrated); default copula below 1000 rows or when at least half the "
+                                     "columns are categorical, else model",
                             choices=("model", "calibrated", "gaussian", "copula"), auto=True)
     copula_reg: float = option(100.0, "--marginals copula: weight of the G penalty that keeps each batch's normal-score "
                                       "moments (mean and covariance around each row's category mean) at the "
