@@ -40,7 +40,7 @@ def default_marginals(n_rows: int, columns: list[dict]) -> str:
     - below 1000 rows, breast_cancer / wine / diabetes / anes96: the copula path 0.960 / 0.893 /
       0.944 / 0.865 against calibrated marginals' 0.888 / 0.877 / 0.828 / 0.826;
     - adult (26k rows, 9 of 15 columns categorical): copula path at width 128, 12000 steps, 0.968
-      and 0.966 (two seeds) in 270 s, against G's marginals at width 256, 20000 steps, 0.946 in
+      and 0.966 (two seeds) in 253 / 269 s, against G's marginals at width 256, 20000 steps, 0.946 in
       1027 s;
     - fair (5k rows, 5 of 9 categorical): 0.974 against 0.959;
     - randhie (16k rows, 4 of 10 categorical, all six continuous columns with point masses): 0.922
@@ -116,7 +116,7 @@ class TableModality:
         # at most 20000 steps at width 256: on adult that path gave 0.899 / 0.925 / 0.946 at 3000 /
         # 10000 / 20000 steps (1027 s), and width 128 only 0.925 / 0.930 at 10000 / 20000. On the
         # copula path (default_marginals: adult, fair) width 128 and at most 12000 steps: adult
-        # 0.968 / 0.966 (two seeds) in 270 s, ML efficacy 0.923 / 0.929 (10000 steps: 0.959 / 0.953
+        # 0.968 / 0.966 (two seeds) in 253 / 269 s, ML efficacy 0.923 / 0.929 (10000 steps: 0.959 / 0.953
         # in 192 s, ML efficacy 0.896 / 0.843; 14000: 0.966 / 0.967 in 282 s); fair 0.974 in 41 s
         # (400 epochs, 4075 steps; width 256: 0.971 in 96 s).
         small = n < 1000
