@@ -235,7 +235,7 @@ class TableCodec:
             exact = np.isin(v, spikes)
             mode = np.empty(n, np.int64)
             if not len(means):      # only exact modes (a few-valued column): an unseen value -> the nearest
-                v = spikes[np.abs(v[:, None] - spikes[None]).argmin(1)]
+                v = snap(v, spikes)
                 exact[:] = True
             if (~exact).any():
                 m = assign_modes(v[~exact], means, stds)
