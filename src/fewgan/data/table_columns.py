@@ -98,6 +98,9 @@ def to_normal(v: np.ndarray, c: dict, mid: bool = False) -> np.ndarray:
         q = np.asarray(c["quantiles"], dtype=float)
         hi = q - 1e-9 * max(1.0, float(np.ptp(q))) * np.arange(len(q))[::-1]     # ties -> their last knot
         p = 0.5 * (p + np.interp(v, hi, ps))
+    n = c.get("hazen_n", 0)
+    if n > 1:       # the k-th of n sorted values at (k - 1/2) / n, not (k - 1) / (n - 1): see fit in table_codec
+        p = (p * (n - 1) + 0.5) / n
     return ndtri(np.clip(p, 1e-6, 1 - 1e-6))     # |z| <= 4.8: the extremes come back
 
 
@@ -112,7 +115,10 @@ def snap(v: np.ndarray, values) -> np.ndarray:
 def from_normal(z: np.ndarray, c: dict) -> np.ndarray:
     from scipy.special import ndtr
     xs, ps = _grid(c["quantiles"])
-    return np.interp(ndtr(z), ps, xs)
+    p, n = ndtr(z), c.get("hazen_n", 0)
+    if n > 1:       # to_normal's Hazen positions back to the grid's (beyond the end values: the ends)
+        p = (p * n - 0.5) / (n - 1)
+    return np.interp(p, ps, xs)
 
 
 # -- derived columns and categorical values ------------------------------------------------------
