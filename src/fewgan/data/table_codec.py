@@ -476,7 +476,7 @@ class TableCodec:
     # state
     def state_dict(self) -> dict:
         keep = ("name", "kind", "dtype", "nan", "nan_rate", "is_int", "min", "max", "decimals", "categories",
-                "means", "stds", "spikes", "freq", "derived", "quantiles", "normal", "copula")
+                "means", "stds", "spikes", "freq", "derived", "quantiles", "normal", "copula", "values", "hazen_n")
         return {"columns": [{k: c[k] for k in keep if k in c} for c in self.columns], "seed": self.seed,
                 "constraints": self.constraints.state_dict(), "marginals": self.marginals,
                 **({"copula_corr": self.copula_corr} if self.copula_corr is not None else {}),
