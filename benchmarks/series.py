@@ -82,6 +82,8 @@ def score_run(name: str, run: Path, repeats: int, threads: int, train_cpu: float
     torch.set_num_threads(threads)
     gen = TrainedGenerator.open(run)
     cfg = gen.config
+    if settings and "calibrate" in settings:    # --set calibrate=false: the same weights, G's own score law
+        gen.G.calibrate_scores = bool(settings["calibrate"])
     cfg.options = cfg.options.replace(protocol="timegan", eval_repeats=repeats)
     prep = get_modality("series").prepare(cfg)
     ev = get_modality("series").make_evaluator(cfg, prep, None, real_baseline=baseline)

@@ -301,3 +301,43 @@ def test_fact_penalty_matches_the_risk_checks_and_prefers_the_real_windows():
     again.facts = None
     with pytest.raises(UsageError, match="--fact-loss"):
         again.fact_penalty(fake)
+
+
+def test_calibrate_gives_sampled_scores_the_normal_law_and_is_dropped_when_weights_change():
+    """--model returns, calibrate: a G whose scores are planted too thin (innovations x 0.5) samples
+    returns with thin tails uncalibrated; calibrated, its scores are N(0, 1) and so the returns have
+    the data's law. The map is deterministic, never in the state dict, and dropped by training mode."""
+    from fewgan.modalities.series.returns import ReturnsGenerator
+    df = _heavy_prices()
+    prep = get_modality("series").prepare(TrainConfig.build("series", data=df, model="returns", seq_len=8))
+    codec = prep.codec
+    tf = codec.make_transform()
+    torch.manual_seed(0)
+    plain, cal = (ReturnsGenerator(codec, z_dim=4, hidden=8, layers=3, calibrate=c) for c in (False, True))
+    codec.warmup = plain.warmup
+    with torch.no_grad():
+        plain.mix.weight.mul_(0.5 / plain.mix.weight.norm(dim=1, keepdim=True))   # |W row| = 0.5: u ~ N(mu, 0.25)
+        plain.head.weight.zero_()
+        plain.head.bias.zero_()
+    cal.load_state_dict(plain.state_dict())
+    assert "cal_knots" not in cal.state_dict() and "cal_on" not in cal.state_dict()
+    z = torch.randn(400, *codec.noise_shape(4, 60), generator=torch.Generator().manual_seed(1))
+    plain.eval(), cal.eval()
+    with torch.no_grad():
+        u_plain, u_cal = (tf.to_gauss(tf.returns(G(z))).flatten(0, 1) for G in (plain, cal))
+    assert ((u_plain.std(0) - 0.5).abs() < 0.05).all(), u_plain.std(0)
+    assert ((u_cal.std(0) - 1).abs() < 0.05).all() and (u_cal.mean(0).abs() < 0.05).all(), u_cal.std(0)
+    q = torch.tensor([0.001, 0.01, 0.99, 0.999])
+    want = torch.special.ndtri(q)[:, None]
+    assert (torch.quantile(u_cal, q, dim=0) - want).abs().max() < 0.15
+    assert (torch.quantile(u_plain, q, dim=0) - want).abs().max() > 1.0
+    # the same map every time, measured once; training mode drops it, the next eval measures it again
+    assert bool(cal.cal_on)
+    knots = cal.cal_knots.clone()
+    with torch.no_grad():
+        again = cal(z[:8])
+        cal.train()
+        cal(z[:8])
+        assert not bool(cal.cal_on)
+        cal.eval()
+        assert torch.equal(cal(z[:8]), again) and torch.equal(cal.cal_knots, knots)

@@ -115,6 +115,9 @@ def export_run(run: Path, out: Path, fmt: str | None = None, device: str = "cpu"
     calibrate = getattr(gen.codec, "calibrate", None)
     if calibrate is not None:       # tables: fix the missing-value cuts and marginal maps the JSON hands out
         calibrate(gen.sample)
+    own = getattr(gen.G, "calibrate", None)
+    if callable(own):               # series returns: the eval-mode score map, measured before tracing
+        own()
     ex = exportable(gen)
     meta = export_metadata(gen, ex, fmt)       # refuses a modality without export_info first
     batch = torch.export.Dim("batch", min=1, max=1 << 30)

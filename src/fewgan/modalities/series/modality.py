@@ -272,7 +272,8 @@ class SeriesModality:
             from .returns import ReturnsCritic, ReturnsGenerator
             # critic_lags None: a run saved before the option existed (resolve_defaults fills it for new runs)
             lags = o.critic_lags if o.critic_lags is not None else 0
-            return ReturnsGenerator(codec, cfg.z_dim, o.hidden, o.layers), ReturnsCritic(codec, o.hidden, lags)
+            G = ReturnsGenerator(codec, cfg.z_dim, o.hidden, o.layers, calibrate=o.calibrate)
+            return G, ReturnsCritic(codec, o.hidden, lags)
         if o.model == "rgan":
             return (RecurrentGenerator(codec.n_features, cfg.z_dim, o.hidden, o.layers),
                     ConvCritic(codec.n_features, codec.seq_len, o.hidden))
