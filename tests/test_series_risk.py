@@ -9,7 +9,7 @@ from scipy import stats
 
 from conftest import TINY_S
 from fewgan.metrics import load_all
-from fewgan.metrics.series import PROTOCOLS, SeriesEvaluator
+from fewgan.metrics.series import EVAL_PATHS, PROTOCOLS, SeriesEvaluator
 from fewgan.metrics.series_risk import (acf, cross_corr, excess_kurtosis, horizon_returns, ks, leverage, max_drawdown,
                                         real_paths, risk_checks, to_returns, var_es)
 from fewgan.modalities.series.modality import SeriesCodec
@@ -120,7 +120,7 @@ def test_evaluator_protocols_paths_and_progress_bar(capsys):
         return codec.encode(lv[rng.integers(0, 400 - steps, n)[:, None] + np.arange(steps)])
     quick = SeriesEvaluator(real, codec, disc_iters=20, pred_iters=20, progress=True)
     res = quick.evaluate(sample)
-    assert calls == [None, 250] and res["eval_length"] == 250 and res["eval_paths"] == 200
+    assert calls == [None, 250] and res["eval_length"] == 250 and res["eval_paths"] == EVAL_PATHS == 1000
     assert res["protocol"] == "quick" and res["repeats"] == PROTOCOLS["quick"][2] and res["disc_iters"] == 20
     assert "evaluating:" in capsys.readouterr().err and torch.get_num_threads() == 1
     full = SeriesEvaluator(real, codec, protocol="timegan", length=100)
