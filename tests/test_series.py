@@ -88,6 +88,7 @@ def test_bad_series_inputs_are_one_line_exit_2(tmp_path, cli):
         "returns flag": (["--data", "sines", "--train-len", "30"], ["--train-len", "--model returns"]),
         "returns tail": (["--data", "sines", "--tail", "gpd"], ["--tail", "--model returns"]),
         "returns fact loss": (["--data", "sines", "--fact-loss", "1"], ["--fact-loss", "--model returns"]),
+        "returns calibrate": (["--data", "sines", "--no-calibrate"], ["--no-calibrate", "--model returns"]),
         "bad tail": (["--data", "sines", "--model", "returns", "--tail", "t"], ["--tail"]),
         "timegan loss": (["--data", "sines", "--model", "timegan", "--loss", "hinge"], ["--loss", "timegan"]),
         "augment": (["--data", "sines", "--augment", "diffaug"], ["--augment", "images"]),

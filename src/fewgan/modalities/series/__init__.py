@@ -72,6 +72,8 @@ class SeriesOptions(Options):
             given = [k for k in RETURNS_ONLY if getattr(self, k) is not None]
             if given:
                 raise UsageError(f"--{given[0].replace('_', '-')} is a setting of --model returns: add it, or drop it")
+            if not self.calibrate:
+                raise UsageError("--no-calibrate is a setting of --model returns: add it, or drop it")
 
     @classmethod
     def migrate(cls, old: dict) -> dict:
