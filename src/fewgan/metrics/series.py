@@ -39,7 +39,7 @@ PROTOCOLS = {"quick": (500, 1000, 1), "timegan": (DISC_ITERS, PRED_ITERS, REPEAT
 # risk checks: synthetic paths of about a trading year. 1000, not 200: a path's volatility regime
 # persists, so 200 paths are few independent draws; on one Stocks G, six noise seeds gave
 # kurtosis 8.8-13.0 and the worst column's 99% VaR -10% to +9% of real with 200 paths, 10.8-11.5
-# and -7% to +3% with 1000 (docs/benchmarks.md, round 13). Sampling 1000 takes about a second more.
+# and -7% to +3% with 1000 (docs/benchmarks.md, round 13). Sampling and checking 1000 takes 1.1 CPU s.
 EVAL_LENGTH, EVAL_PATHS = 250, 1000
 
 
