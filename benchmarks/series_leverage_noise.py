@@ -6,8 +6,8 @@ The evaluation's leverage is, per column, the mean over k = 1..10 of corr(r_t, |
 daily returns (about 3,700 days), and `leverage_gap` is the mean over columns of |fake - real|. A
 moving-block bootstrap of the real returns (blocks of --blocks days keep the volatility clustering)
 gives the statistic's standard error per column, and the gap that a generator of the data's own
-process would score: its own estimate (200 paths of 250 steps) is close to the truth, so its gap
-is about |real estimate - truth|, which the bootstrap spread approximates. Writes
+process would score: its own estimate (the evaluator's 1000 paths of 250 steps) is close to the
+truth, so its gap is about |real estimate - truth|, which the bootstrap spread approximates. Writes
 benchmarks/results/series-leverage-noise.json.
 """
 import argparse
