@@ -174,7 +174,7 @@ class TableCodec:
             df = constraints.fit(df)
         category_frequencies(df, columns)
         find_derived(df, columns)
-        scores = []         # marginals="copula": each copula column's normal scores (0 where missing)
+        scores, decoders, raw = [], [], []  # marginals="copula": each copula column's normal scores
         for c in columns:
             if c["kind"] != "categorical" and not c.get("derived"):
                 v = numeric_values(df[c["name"]], c)
@@ -193,9 +193,11 @@ class TableCodec:
                     vals = np.unique(obs)
                     if len(vals) <= FEW_VALUES:     # decode snaps to these
                         c["values"] = vals.tolist()
-                    z = np.zeros(len(v))
+                    z = np.zeros(len(v))            # (0 where missing), score -> value, values
                     z[~np.isnan(v)] = to_normal(obs, c, mid=True)
                     scores.append(z)
+                    decoders.append(lambda t, c=c: cls._finish(from_normal(t, c), c))
+                    raw.append(v)
                     continue
                 v = v[~np.isnan(v)]
                 c["spikes"] = fit_spikes(v)
@@ -206,7 +208,7 @@ class TableCodec:
                         v = to_normal(v, c)
                 rest = v[~np.isin(v, c["spikes"])]
                 c["means"], c["stds"] = fit_modes(rest, seed) if len(rest) else ([], [])
-        corr, cond = copula_fit(df, columns, scores, seed) if scores else (None, None)
+        corr, cond = copula_fit(df, columns, scores, seed, decoders, raw) if scores else (None, None)
         return cls(columns, seed, constraints, marginals, corr, cond)
 
     # encode / decode
@@ -275,14 +277,7 @@ class TableCodec:
                 v = np.interp(v, c["qmap"], c["quantiles"])
             elif c.get("normal"):
                 v = from_normal(v, c)
-            v = np.clip(v, c["min"], c["max"])
-            if "values" in c:   # a few-valued copula column: the quantile map interpolates between its
-                v = snap(v, c["values"])        # steps (fair's age: 17.6 between 17.5 and 22)
-            if c.get("is_int"):
-                v = np.round(v)
-            elif c.get("decimals") is not None:
-                v = np.round(v, c["decimals"])
-            v = np.clip(v, c["min"], c["max"])   # again: rounding a huge value can step past a bound
+            v = self._finish(v, c)
             if c["nan"]:
                 v[self._missing_score(x, c) > c.get("nan_cut", 0.0)] = np.nan
             data[c["name"]] = numbers_to_series(v, c)
@@ -292,6 +287,18 @@ class TableCodec:
                 data[c["name"]] = (categories_to_series(v.astype(np.int64), c) if c["kind"] == "categorical"
                                    else numbers_to_series(v.astype(float), c))
         return self.constraints.reverse(pd.DataFrame(data))
+
+    @staticmethod
+    def _finish(v: np.ndarray, c: dict) -> np.ndarray:
+        """A continuous column's mapped values clipped to its range, snapped, rounded as its data."""
+        v = np.clip(v, c["min"], c["max"])
+        if "values" in c:   # a few-valued copula column: the quantile map interpolates between its
+            v = snap(v, c["values"])        # steps (fair's age: 17.6 between 17.5 and 22)
+        if c.get("is_int"):
+            v = np.round(v)
+        elif c.get("decimals") is not None:
+            v = np.round(v, c["decimals"])
+        return np.clip(v, c["min"], c["max"])   # again: rounding a huge value can step past a bound
 
     @staticmethod
     def _raw_numeric(x: np.ndarray, c: dict) -> np.ndarray:
