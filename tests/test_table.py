@@ -574,3 +574,20 @@ def test_resume_is_bitwise_exact_with_the_saved_codec(tmp_path, cli, monkeypatch
     assert code == 0, err
     assert torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)["step"] == 20
     assert_same_checkpoint(tmp_path / "straight" / "checkpoint.pt", tmp_path / "split" / "checkpoint.pt")
+
+
+def test_copula_calibration_keeps_half_a_row_at_each_end():
+    """--marginals copula: the calibrated map from G's scores to values puts each end value's Hazen
+    mass (half a row of n) on it, as the copula's own decode does; mapping G's sample min and max
+    to the end values stretched the end steps to the calibration sample's extremes."""
+    n = 50
+    df = pd.DataFrame({"a": np.random.default_rng(0).gamma(2.0, size=n).round(4)})
+    codec = TableCodec.fit(df, infer_columns(df), marginals="copula")
+    lin = [s for s, _, k in codec.spans if k == "linear"]
+    x = torch.zeros(400_000, codec.data_dim)
+    x[:, lin] = torch.randn(400_000, len(lin), generator=torch.Generator().manual_seed(0))
+    codec.calibrate(lambda m, labels, seed: x[:m])
+    v = codec.decode(x[200_000:])["a"].to_numpy()
+    top = np.sort(df["a"].to_numpy())[-2:]
+    assert abs((v == top[1]).mean() - 0.5 / n) < 0.002          # the max: half a row
+    assert abs((v > top[0]).mean() - 1.5 / n) < 0.003           # above the second largest: 1.5 rows
