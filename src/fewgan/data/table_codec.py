@@ -31,7 +31,7 @@ from ..errors import UsageError
 from .table_constraints import Constraints
 from .table_copula import copula_fit
 from .table_columns import (FEW_VALUES, assign_modes, categories_to_series, category_codes, category_frequencies,
-                            code_of, find_derived, fit_modes, fit_spikes, from_normal, match_category, n_modes,
+                            code_of, find_derived, fit_modes, fit_spikes, from_normal, hazen, match_category, n_modes,
                             numbers_to_series, numeric_values, snap, to_normal)
 
 CALIBRATION_N, CALIBRATION_SEED = 20000, 999_983   # the sample that fixes the missing-value cuts and marginal maps
@@ -348,13 +348,11 @@ class TableCodec:
             if c["kind"] != "categorical" and c["nan"] and not c.get("derived"):
                 c["nan_cut"] = float(np.quantile(self._missing_score(x, c), 1 - c["nan_rate"]))
         for c in mapped:
-            p, n = np.linspace(0, 1, len(c["quantiles"])), c.get("hazen_n", 0)
-            if n > 1:   # the copula's knots sit at Hazen positions (to_normal): the end values get
-                # half a row's mass each. Mapping G's sample min and max to them instead stretched
-                # the end steps to the 20k-row extremes: 354-row samples of diabetes' s4 peaked at
-                # 8.46 on average, against the data's 9.09 (docs/benchmarks.md, round 14)
-                p = (p * (n - 1) + 0.5) / n
-            q = np.quantile(self._raw_numeric(x, c), p)
+            # a copula column's knots sit at Hazen positions (to_normal): the end values get half a
+            # row's mass each. Mapping G's sample min and max to them instead stretched the end
+            # steps to the 20k-row extremes: 354-row samples of diabetes' s4 peaked at 8.46 on
+            # average, against the data's 9.09 (docs/benchmarks.md, round 14)
+            q = np.quantile(self._raw_numeric(x, c), hazen(np.linspace(0, 1, len(c["quantiles"])), c))
             c["qmap"] = (np.maximum.accumulate(q) + 1e-9 * np.arange(len(q)) * max(1.0, np.ptp(q))).tolist()
         for c in cats:
             p, k = c["start"], len(c["categories"]) + int(c["nan"])

@@ -86,6 +86,13 @@ def _grid(q) -> tuple[np.ndarray, np.ndarray]:
     return q + 1e-9 * max(1.0, float(np.ptp(q))) * np.arange(len(q)), np.linspace(0, 1, len(q))
 
 
+def hazen(p: np.ndarray, c: dict) -> np.ndarray:
+    """Positions p on a copula column's quantile grid (0 = its min, 1 = its max) as probabilities:
+    the k-th of n sorted values at (k - 1/2) / n, not (k - 1) / (n - 1) (see fit in table_codec)."""
+    n = c.get("hazen_n", 0)
+    return (p * (n - 1) + 0.5) / n if n > 1 else p
+
+
 def to_normal(v: np.ndarray, c: dict, mid: bool = False) -> np.ndarray:
     """Normal scores of a column's values, Phi^-1(F(v)) with F the empirical CDF at the stored
     quantiles (a Gaussian copula's marginal transform): G then models a near-Gaussian column.
@@ -98,10 +105,7 @@ def to_normal(v: np.ndarray, c: dict, mid: bool = False) -> np.ndarray:
         q = np.asarray(c["quantiles"], dtype=float)
         hi = q - 1e-9 * max(1.0, float(np.ptp(q))) * np.arange(len(q))[::-1]     # ties -> their last knot
         p = 0.5 * (p + np.interp(v, hi, ps))
-    n = c.get("hazen_n", 0)
-    if n > 1:       # the k-th of n sorted values at (k - 1/2) / n, not (k - 1) / (n - 1): see fit in table_codec
-        p = (p * (n - 1) + 0.5) / n
-    return ndtri(np.clip(p, 1e-6, 1 - 1e-6))     # |z| <= 4.8: the extremes come back
+    return ndtri(np.clip(hazen(p, c), 1e-6, 1 - 1e-6))     # |z| <= 4.8: the extremes come back
 
 
 def snap(v: np.ndarray, values) -> np.ndarray:

@@ -48,9 +48,9 @@ def copula_conditionals(df: pd.DataFrame, columns: list[dict], z: np.ndarray) ->
 
 
 def copula_fit(df: pd.DataFrame, columns: list[dict], scores: list[np.ndarray], seed: int,
-               decoders: list | None = None, values: list | None = None) -> tuple[list, dict | None]:
+               decoders: list, values: list) -> tuple[list, dict | None]:
     """scores: the continuous copula columns' normal scores of the training rows (0 where missing);
-    decoders, values: theirs as in _decoded_pearson (None: keep the scores' correlation).
+    decoders, values: theirs as in _decoded_pearson.
     Adds the categorical columns' latents (marks them c["copula"]) and returns (correlation of all
     latents, copula_conditionals): JSON-able lists, kept in the codec state."""
     # categorical columns join the copula through a latent normal score: a category is an
@@ -67,7 +67,7 @@ def copula_fit(df: pd.DataFrame, columns: list[dict], scores: list[np.ndarray], 
             c["copula"] = True
             scores.append(ndtri(np.clip(u, 1e-6, 1 - 1e-6)))
     z = np.array(scores)
-    if decoders and len(decoders) > 1:
+    if len(decoders) > 1:
         z = _decoded_pearson(z, decoders, values)
     sd = z.std(1)
     corr = np.eye(len(z))
