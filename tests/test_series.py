@@ -89,6 +89,7 @@ def test_bad_series_inputs_are_one_line_exit_2(tmp_path, cli):
         "returns tail": (["--data", "sines", "--tail", "gpd"], ["--tail", "--model returns"]),
         "returns fact loss": (["--data", "sines", "--fact-loss", "1"], ["--fact-loss", "--model returns"]),
         "returns calibrate": (["--data", "sines", "--no-calibrate"], ["--no-calibrate", "--model returns"]),
+        "returns leverage loss": (["--data", "sines", "--leverage-loss", "1"], ["--leverage-loss", "--model returns"]),
         "bad tail": (["--data", "sines", "--model", "returns", "--tail", "t"], ["--tail"]),
         "timegan loss": (["--data", "sines", "--model", "timegan", "--loss", "hinge"], ["--loss", "timegan"]),
         "augment": (["--data", "sines", "--augment", "diffaug"], ["--augment", "images"]),
@@ -302,6 +303,44 @@ def test_fact_penalty_matches_the_risk_checks_and_prefers_the_real_windows():
     again.facts = None
     with pytest.raises(UsageError, match="--fact-loss"):
         again.fact_penalty(fake)
+
+
+def test_leverage_penalty_is_the_risk_checks_statistic_estimated_from_two_half_batches():
+    """--leverage-loss: the real target is the risk checks' leverage of the real returns; the
+    penalty is (a - t)(b - t) of the batch's two halves (a doubled batch gives the plain square);
+    across batches of the real windows it averages near zero, where the plain square of one
+    batch's estimate does not (the variance it would reward G for removing); its gradient reaches
+    G, and a codec without the target refuses in one line."""
+    from fewgan.metrics.series_risk import leverage, log_mask, real_paths, to_returns
+    from fewgan.modalities.series.returns import ReturnsGenerator, _leverage_t
+    df = _heavy_prices()
+    prep = get_modality("series").prepare(TrainConfig.build("series", data=df, model="returns", seq_len=24))
+    codec = prep.codec
+    paths = real_paths(codec.decode(prep.x))
+    t = codec.facts["leverage_r"]
+    assert t.shape == (3,) and np.allclose(t.numpy(), leverage(to_returns(paths, log_mask(paths))), atol=1e-6)
+    tf = codec.make_transform()
+    g = torch.Generator().manual_seed(0)
+    split, square = [], []
+    for _ in range(200):
+        x = prep.x[torch.randint(len(prep.x), (128,), generator=g)]
+        split.append(float(codec.leverage_penalty(x)))
+        square.append(float((_leverage_t(tf.returns(x), 10).mean(0) - t).square().mean()))
+        x2 = torch.cat([x[:64], x[:64]])
+        plain = (_leverage_t(tf.returns(x[:64]), 10).mean(0) - t).square().mean()
+        assert torch.allclose(codec.leverage_penalty(x2), plain, rtol=1e-4, atol=1e-9)
+    se = np.std(split) / np.sqrt(len(split))
+    assert abs(np.mean(split)) < 3 * se and np.mean(square) > 10 * se, (np.mean(split), se, np.mean(square))
+    G = ReturnsGenerator(codec, z_dim=4, hidden=8, layers=3)
+    codec.warmup = G.warmup
+    pen = codec.leverage_penalty(G(torch.randn(128, *codec.noise_shape(4), generator=g)))
+    pen.backward()
+    assert G.head.weight.grad.abs().sum() > 0
+    again = get_modality("series").codec_from_state(codec.state_dict())
+    assert torch.equal(again.facts["leverage_r"], t)
+    del again.facts["leverage_r"]
+    with pytest.raises(UsageError, match="--leverage-loss"):
+        again.leverage_penalty(prep.x[:8])
 
 
 def test_calibrate_gives_sampled_scores_the_normal_law_and_is_dropped_when_weights_change():

@@ -10,7 +10,7 @@ from .. import Plugin
 MODELS = ("rgan", "returns", "timegan")
 PROTOCOLS = ("quick", "timegan")
 TIMEGAN_ONLY = ("cell", "ae_steps", "sup_steps", "g_steps", "diff_moments")
-RETURNS_ONLY = ("train_len", "tail", "critic_lags", "fact_loss")
+RETURNS_ONLY = ("train_len", "tail", "critic_lags", "fact_loss", "leverage_loss")
 
 
 @dataclass
@@ -44,6 +44,10 @@ class SeriesOptions(Options):
                                            "Gaussianised returns u and of |u| (lags 1-20), leverage (lags 1-10) and "
                                            "the marginals of u to the real series' (0: none) [10]", minimum=0,
                                      auto=True)
+    leverage_loss: float | None = option(None, "returns: weight of a G penalty matching the leverage effect of "
+                                               "the returns themselves, corr(r_t, |r_t+k|) averaged over k = 1-10 "
+                                               "(ruled by the extreme days, which the scores' term does not weigh), "
+                                               "to the real series' (0: none) [100]", minimum=0, auto=True)
     calibrate: bool = option(True, "returns: at sampling time, map G's Gaussian scores of each feature through "
                                    "their own quantiles (measured once on 4096 paths of 64 steps) to N(0, 1), the "
                                    "real scores' law, so sampled returns have the real returns' marginal",

@@ -42,7 +42,7 @@ from .. import Prepared
 
 # Settings: SeriesOptions in __init__.py; None fields are filled by model here.
 MODEL_DEFAULTS = {"rgan": dict(hidden=64, layers=2), "returns": dict(hidden=32, layers=7, tail="clamp", critic_lags=0,
-                                                                  fact_loss=10.0),
+                                                                  fact_loss=10.0, leverage_loss=100.0),
                   "timegan": dict(hidden=24, layers=3, cell="lstm", g_steps=2, diff_moments=100.0)}
 RGAN_STEPS, RETURNS_STEPS = 4000, 8000     # returns: 8000 beat 3000 on Stocks (docs/benchmarks.md, issue 17)
 DEFAULT_PHASES = (1000, 1000, 1500)     # TimeGAN: autoencoder, supervised, joint steps (docs/benchmarks.md)
@@ -282,10 +282,13 @@ class SeriesModality:
         return G, D
 
     def g_aux(self, fake: torch.Tensor, c, codec: SeriesCodec, cfg: TrainConfig) -> torch.Tensor | None:
-        """--fact-loss w (returns): w times the codec's stylized-fact penalty; None (no term, no
-        loss/G_aux stat) for the other models and w = 0."""
-        w = cfg.options.fact_loss
-        return w * codec.fact_penalty(fake) if w else None
+        """--fact-loss w and --leverage-loss wl (returns): w times the codec's stylized-fact penalty
+        plus wl times its returns-leverage penalty; None (no term, no loss/G_aux stat) for the other
+        models and zero weights."""
+        o = cfg.options
+        w, wl = o.fact_loss, o.leverage_loss or 0.0      # leverage_loss None: a run saved before it existed
+        terms = ([w * codec.fact_penalty(fake)] if w else []) + ([wl * codec.leverage_penalty(fake)] if wl else [])
+        return sum(terms) if terms else None
 
     def make_phases(self, engine):
         return TimeGANPhases(engine) if engine.cfg.options.model == "timegan" else GANPhases(engine)
