@@ -16,7 +16,8 @@ spurious autocorrelation (docs/benchmarks.md, issue 17). Here, after Quant GANs 
   - the critic reads a window of levels, turns it back into u (the same transform), and sees u,
     |u| (clustering), the cumulative normalised returns (co-movement of the features) and the
     levels.
-The engine's default step (GANPhases) trains it: non-saturating loss, lazy R1, EMA of G.
+The engine's default step (GANPhases) trains it: non-saturating loss, lazy R1, EMA of G, and
+G penalties on the batch's stylized facts (fact_penalty, leverage_penalty; the modality's g_aux).
 """
 from __future__ import annotations
 
