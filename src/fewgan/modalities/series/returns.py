@@ -250,7 +250,6 @@ class ReturnsCodec(SeriesCodec):
             return ((a - real["acf"][:len(a)]).square().mean() + (b - real["acf_abs"][:len(b)]).square().mean()
                     + (lev - real["leverage"][:len(lev)]).square().mean() + (u - q[:, None]).square().mean())
 
-
     def leverage_penalty(self, fake: torch.Tensor) -> torch.Tensor:
         """--leverage-loss: the squared gap between the leverage effect of a batch of fake windows'
         returns, corr(r_t, |r_t+k|) averaged over k = 1..10 per feature (the risk checks' statistic),
