@@ -173,3 +173,63 @@ def test_dropout_acts_only_on_teacher_forcing_in_training_mode():
     state = torch.get_rng_state()
     plain.logits(ids)
     assert torch.equal(state, torch.get_rng_state())
+
+
+def test_nll_at_a_temperature_is_the_distribution_sample_draws_from():
+    """nll_test_temp scores held-out lines under softmax(logits / T), the distribution `sample` draws
+    from (checked here by sampling: the empirical frequencies of a one-step G match it)."""
+    torch.manual_seed(0)
+    G = TextGenerator(5, 2, hidden=8, embed=4).eval()
+    ids = torch.tensor([[3, 0], [1, 0], [4, 0]])
+    logits = G.logits(ids)
+    for t in (0.5, 1.0, 2.0):
+        lp = torch.log_softmax(logits / t, -1).gather(-1, ids[..., None])[..., 0]
+        assert torch.allclose(G.nll(ids, t)[0], -lp.sum(1), atol=1e-6)
+    p = torch.softmax(logits[0, 0] / 0.5, -1)                                # the first token's law at T 0.5
+    first = G.sample(torch.randn(20000, 2), 0.5)[:, 0]
+    freq = torch.bincount(first, minlength=5).float() / 20000
+    assert (freq - p).abs().max() < 0.015
+    assert not torch.allclose(G.nll(ids, 0.5)[0], G.nll(ids, 1.0)[0])
+
+
+def _adversarial_G(tmp_path, name, d_lr, **opts):
+    from fewgan import TextGAN
+    lines = ["anna", "bob", "carl", "dora", "emil", "fay", "gus", "hal"] * 3
+    gan = TextGAN(mle_steps=2, adv_steps=3, batch=4, hidden=8, embed=4, d_channels=4, threads=1, seed=0,
+                  d_lr=d_lr, eval_n=10, reverse_lm_steps=2, **opts).fit(lines, out=tmp_path / name)
+    return gan._state["G"]
+
+
+def test_adv_weight_zero_takes_no_signal_from_D_and_mle_weight_is_a_loss_term(tmp_path):
+    """--adv-weight 0 (--mle-weight 1, the default): the adversarial steps are MLE steps at the
+    adversarial optimiser (G does not depend on how D was trained); with the default --adv-weight 1
+    it does, and --mle-weight 0 (the adversarial loss alone) gives another G."""
+    def same(a, b):
+        return all(torch.equal(a[k], b[k]) for k in a)
+    ctl = [_adversarial_G(tmp_path, f"c{i}", lr, mle_weight=1.0, adv_weight=0.0) for i, lr in enumerate((1e-4, 1e-2))]
+    assert same(*ctl)
+    adv = [_adversarial_G(tmp_path, f"a{i}", lr, mle_weight=1.0) for i, lr in enumerate((1e-4, 1e-2))]
+    assert not same(*adv)
+    assert not same(adv[0], _adversarial_G(tmp_path, "plain", 1e-4, mle_weight=0.0))
+
+
+def test_straight_through_hands_D_hard_tokens_with_the_relaxations_gradient():
+    """--straight-through: D's input is exactly the one-hot of the hard tokens (no softness for D to
+    tell fake from real by), and G still gets a gradient; the same noise gives the same tokens."""
+    G = TextGenerator(7, 6, 8, 4)
+    torch.manual_seed(0)
+    soft, hard = G.relaxed(5, 1.0, "cpu")
+    torch.manual_seed(0)
+    st, hard_st = G.relaxed(5, 1.0, "cpu", straight_through=True)
+    assert torch.equal(hard, hard_st)
+    assert torch.equal(st, torch.nn.functional.one_hot(hard_st, 7).float())
+    assert soft.max(-1).values.min() < 0.99, "at beta 1 the plain relaxation is soft"
+    (st * torch.randn_like(st)).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in (G.out.weight, G.rnn.weight_hh_l0))
+
+
+def test_adv_weight_zero_without_mle_weight_is_refused(cli, tmp_path):
+    code, _, err = cli("train", "text", "--data", "names", "--out", tmp_path / "r", "--adv-weight", 0,
+                       "--mle-weight", 0, *TINY)
+    assert code == 2 and "--mle-weight" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()

@@ -38,6 +38,14 @@ class TextOptions(Options):
                                     "exponentially from 1 over --adv-steps)", minimum=1)
     relativistic: bool = option(True, "relativistic loss (RSGAN, RelGAN's); --no-relativistic: non-saturating",
                                 cli="negate", flag="--no-relativistic")
+    mle_weight: float | None = option(None, "weight of a teacher-forced MLE term added to G's adversarial loss "
+                                           "(0: the adversarial loss alone) [1]", minimum=0)
+    adv_weight: float = option(1.0, "weight of G's adversarial loss (0: the same steps without D's signal, the "
+                                    "control; needs --mle-weight > 0)", minimum=0)
+    straight_through: bool | None = option(None, "D sees G's hard one-hot tokens, the gradient is the Gumbel-"
+                                                  "softmax's (straight-through); --no-straight-through: D sees the "
+                                                  "relaxation itself, as in RelGAN [on]",
+                                           cli="negate", flag="--no-straight-through")
     d_steps: int = option(1, "discriminator updates per adversarial generator update", minimum=1)
     d_channels: int = option(64, "filters per kernel size of the CNN discriminator", minimum=1)
     eval_temperature: float = option(1.0, "sampling temperature of the metrics", minimum=0, exclusive=True)
@@ -46,6 +54,9 @@ class TextOptions(Options):
     def check(self) -> None:
         if self.tokens == "char" and self.min_count != 1:
             raise UsageError("--min-count applies to --tokens word only: drop it or add --tokens word")
+        if self.adv_weight == 0 and self.mle_weight == 0:
+            raise UsageError("--adv-weight 0 leaves G no loss in the adversarial steps: add --mle-weight W "
+                             "(the control), or train the plain MLE model with --adv-steps 0")
         if self.truncate and self.max_len is None:
             raise UsageError("--truncate needs --max-len N (the length to cut at)")
 

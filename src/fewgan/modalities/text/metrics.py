@@ -11,6 +11,9 @@ lines split off before training (data.split_heldout), so G never saw them.
                   training set scores 0)
 - length_w1       Wasserstein-1 distance between sample and held-out lengths, in tokens
 - nll_test        G's NLL of the held-out lines per token (end of line counted), at temperature 1
+- nll_test_temp   the same under the distribution the samples were drawn from, softmax(logits / T):
+                  the diversity axis of a temperature sweep (Caccia et al. 2020), where lowering T
+                  buys quality (oracle NLL) at the price of this NLL; equal to nll_test at T = 1
 - reverse_lm_nll  a small LM trained on the samples by a fixed recipe (GRU 64, Adam 3e-3, batch 64,
                   --reverse-lm-steps steps, seed 0) scores the held-out lines, NLL per token: low
                   only if the samples are both good and diverse (Cifka et al. 2018). Its
@@ -80,11 +83,13 @@ def wasserstein_1d(a, b) -> float:
 
 
 @register("text_nll", {"nll_test": (*NLL, "G's NLL per token of held-out lines (temperature 1)"),
+                       "nll_test_temp": (*NLL, "G's NLL per token of held-out lines at the sampling temperature"),
                        "reverse_lm_nll": (*NLL, "NLL per token of held-out lines under an LM trained on the "
                                                  "samples (diversity and coverage)"),
                        "nll_oracle": (*NLL, "oracle's NLL per token of the samples (oracle data only)")})
 def likelihood_scores(real: torch.Tensor, fake: torch.Tensor, n_vocab: int, G=None, reverse_steps: int = 400,
-                      seed: int = 0, oracle=None, fake_lines: list[str] | None = None, **_) -> dict:
+                      seed: int = 0, oracle=None, fake_lines: list[str] | None = None, temperature: float = 1.0,
+                      **_) -> dict:
     """real: held-out ids (N, L); fake: sample ids (M, L); G: the generator (for nll_test)."""
     out = {}
     if G is not None:
@@ -93,6 +98,8 @@ def likelihood_scores(real: torch.Tensor, fake: torch.Tensor, n_vocab: int, G=No
         G.eval()
         try:
             out["nll_test"] = model_nll(G, real.to(dev))
+            out["nll_test_temp"] = (out["nll_test"] if temperature == 1 else
+                                    model_nll(G, real.to(dev), temperature=temperature))
         finally:
             G.train(was)
     out["reverse_lm_nll"] = reverse_lm_nll(fake, real, n_vocab, reverse_steps, seed)
@@ -102,11 +109,11 @@ def likelihood_scores(real: torch.Tensor, fake: torch.Tensor, n_vocab: int, G=No
 
 
 @torch.no_grad()
-def model_nll(G, ids: torch.Tensor, batch: int = 512) -> float:
-    """Per-token NLL (nats) of ids (N, L) under G, end of line counted."""
+def model_nll(G, ids: torch.Tensor, batch: int = 512, temperature: float = 1.0) -> float:
+    """Per-token NLL (nats) of ids (N, L) under G sampled at a temperature, end of line counted."""
     tot = cnt = 0.0
     for i in range(0, len(ids), batch):
-        s, c = G.nll(ids[i:i + batch])
+        s, c = G.nll(ids[i:i + batch], temperature)
         tot, cnt = tot + s.sum().item(), cnt + c.sum().item()
     return tot / cnt
 
@@ -177,7 +184,8 @@ class TextEvaluator:
         t = self.temperature if temperature is None else temperature
         ids, lines, out = self.quality_diversity(t)
         self.last_lines = lines
-        out.update(likelihood_scores(self.held_ids, ids, self.codec.n_vocab, self.G, self.reverse_steps, self.seed, self.oracle, lines))
+        out.update(likelihood_scores(self.held_ids, ids, self.codec.n_vocab, self.G, self.reverse_steps, self.seed,
+                                     self.oracle, lines, temperature=t))
         if self.want_baseline:
             out.update({f"real_baseline_{k}": v for k, v in self._baseline().items()})
         out.update(n_fake=len(lines), n_heldout=len(self.heldout), n_train=len(self.train), temperature=t)

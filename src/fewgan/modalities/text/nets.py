@@ -74,8 +74,9 @@ class TextGenerator(nn.Module):
             tok = nxt
         return torch.stack(out, 1)
 
-    def relaxed(self, b: int, beta: float, device) -> tuple[torch.Tensor, torch.Tensor]:
-        """(soft (B, L, V) with gradient to G, hard (B, L) ids)."""
+    def relaxed(self, b: int, beta: float, device, straight_through: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """(soft (B, L, V) with gradient to G, hard (B, L) ids). straight_through: D sees the hard
+        one-hot tokens (as it sees real lines), the gradient is the relaxation's."""
         tok, h = self._start(b, device)
         ended = torch.zeros(b, dtype=torch.bool, device=device)
         eos = F.one_hot(torch.tensor(EOS, device=device), self.n_vocab).float()
@@ -88,6 +89,8 @@ class TextGenerator(nn.Module):
             y = torch.softmax(beta * g, -1)                            # (B, V)
             if t == self.seq_len - 1:
                 nxt = torch.full_like(nxt, EOS)
+            if straight_through:
+                y = F.one_hot(nxt, self.n_vocab).float() + (y - y.detach())      # exactly one-hot forward
             done = ended[:, None]
             soft.append(torch.where(done, eos, y))
             nxt = torch.where(ended, torch.full_like(nxt, EOS), nxt)
@@ -96,10 +99,10 @@ class TextGenerator(nn.Module):
             tok = nxt
         return torch.stack(soft, 1), torch.stack(hard, 1)
 
-    def nll(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(summed NLL per line (B,), tokens per line (B,)) of ids (B, L), counting up to and
-        including the first EOS."""
-        lp = torch.log_softmax(self.logits(ids).float(), -1).gather(-1, ids[..., None])[..., 0]
+    def nll(self, ids: torch.Tensor, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(summed NLL per line (B,), tokens per line (B,)) of ids (B, L) under softmax(logits / T),
+        the distribution `sample` draws from, counting up to and including the first EOS."""
+        lp = torch.log_softmax(self.logits(ids).float() / temperature, -1).gather(-1, ids[..., None])[..., 0]
         mask = line_mask(ids)
         return -(lp * mask).sum(1), mask.sum(1)
 

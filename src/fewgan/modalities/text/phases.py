@@ -8,6 +8,9 @@ relaxed one-hot sequence softmax(beta (logits + g)), beta = beta_max ** min(i / 
 (RelGAN's exponential schedule: 1 at the start, beta_max at the end). Relativistic standard loss
 (RSGAN): D minimises softplus(-(D(real) - D(fake))), G minimises softplus(-(D(fake) - D(real)));
 --no-relativistic: the non-saturating loss (D softplus(-D(real)) + softplus(D(fake)), G softplus(-D(fake))).
+--mle-weight w > 0 adds w times the MLE phase's cross-entropy on a fresh real batch to G's loss, so the
+adversarial signal corrects the likelihood model instead of replacing it; --adv-weight scales the
+adversarial term (0: those steps without D's signal, the control that tells what D adds).
 --d-steps D updates per G update (the first on the rollout G is then updated through).
 Optimizers "opt_G" (--g-lr) and "opt_D" (--d-lr).
 
@@ -32,6 +35,9 @@ class TextPhases:
         self.mle_steps, self.adv_steps = o.mle_steps, o.adv_steps
         self.beta_max, self.d_steps, self.mle_lr = o.beta_max, o.d_steps, o.mle_lr
         self.relativistic = o.relativistic
+        # None: a run saved before these options existed (the adversarial loss alone, D on the relaxation)
+        self.mle_weight, self.adv_weight = o.mle_weight or 0.0, o.adv_weight
+        self.st = bool(o.straight_through)
         self.n_vocab = eng.prep.codec.n_vocab
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -63,27 +69,30 @@ class TextPhases:
         opt.step()
         self.eng.bad |= ~torch.isfinite(loss.detach())
 
-    def _mle(self) -> None:
-        e = self.eng
+    def _ce(self) -> torch.Tensor:
+        """Teacher-forced cross-entropy per token of a real batch."""
         ids = self._real_ids()
-        logits = e.G.logits(ids)                                       # (B, L, V)
+        logits = self.eng.G.logits(ids)                                # (B, L, V)
         ce = F.cross_entropy(logits.transpose(1, 2), ids, reduction="none")   # (B, L)
         mask = line_mask(ids)
-        loss = (ce * mask).sum() / mask.sum()
-        e.stats.report("loss/MLE", loss.detach())
-        self._update("opt_mle", loss, e.G.parameters())
+        return (ce * mask).sum() / mask.sum()
+
+    def _mle(self) -> None:
+        loss = self._ce()
+        self.eng.stats.report("loss/MLE", loss.detach())
+        self._update("opt_mle", loss, self.eng.G.parameters())
 
     def _adversarial(self) -> None:
         e, G, D, b = self.eng, self.eng.G, self.eng.D, self.eng.cfg.batch
         beta = self.beta(e.step)
-        soft, _ = G.relaxed(b, beta, e.device)                         # (B, L, V), grad to G
+        soft, _ = G.relaxed(b, beta, e.device, self.st)                  # (B, L, V), grad to G
         D.requires_grad_(True)
         for k in range(self.d_steps):
             if k == 0:
                 fake = soft.detach()
             else:
                 with torch.no_grad():
-                    fake = G.relaxed(b, beta, e.device)[0]
+                    fake = G.relaxed(b, beta, e.device, self.st)[0]
             real = F.one_hot(self._real_ids(), self.n_vocab).float()
             lr, lf = D(real), D(fake)
             loss_d = (F.softplus(-(lr - lf)).mean() if self.relativistic
@@ -98,6 +107,11 @@ class TextPhases:
         loss_g = F.softplus(-(lf - D(real))).mean() if self.relativistic else F.softplus(-lf).mean()
         e.stats.report("loss/G", loss_g.detach())
         e.stats.report("beta", torch.tensor(beta))
+        loss_g = self.adv_weight * loss_g
+        if self.mle_weight > 0:
+            ce = self._ce()
+            e.stats.report("loss/MLE", ce.detach())
+            loss_g = loss_g + self.mle_weight * ce
         self._update("opt_G", loss_g)
 
     def state_dict(self) -> dict:
