@@ -3,13 +3,16 @@ temperatures, on `names` (US census first names) and `oracle` (the synthetic LM 
 
     python benchmarks/text.py --dataset names [--mle-steps 1000 --adv-steps 500]   # train + score one
     python benchmarks/text.py --collect                                          # table, JSON, PNG
+    python benchmarks/text.py --seeds FILE.json ...                              # mean +- sd over seeds
 
 Per dataset: an MLE run (--adv-steps 0) and a GAN run (the same MLE pre-training, then adversarial
 steps), seed 0, one torch thread; train CPU time by time.process_time (the machine is shared, so
 wall time is not a measure). Each run is scored at several temperatures with 1000 samples:
 BLEU-4 / self-BLEU-4 / novelty / held-out hits / reverse-LM NLL (and oracle NLL), plus the
-held-out NLL at temperature 1. Partial results: benchmarks/results/text-<dataset>.json; --collect
-writes benchmarks/results/text.json, text-curves.png and prints the markdown table.
+held-out NLL at temperature 1 and at the sampling temperature (the diversity axis of the oracle's
+quality-diversity curve: lowering T buys oracle NLL at the price of it). Partial results:
+benchmarks/results/text-<dataset>.json; --collect writes benchmarks/results/text.json,
+text-curves.png and prints the markdown table.
 """
 from __future__ import annotations
 
@@ -30,7 +33,8 @@ from fewgan.train.run import start_run  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 TEMPERATURES = (0.6, 0.8, 1.0, 1.2)
-KEYS = ("bleu4", "self_bleu4", "novelty", "heldout_hits", "reverse_lm_nll", "nll_test", "nll_oracle", "bleu2",
+KEYS = ("bleu4", "self_bleu4", "novelty", "heldout_hits", "reverse_lm_nll", "nll_test", "nll_test_temp", "nll_oracle",
+        "bleu2",
         "self_bleu2", "uniqueness", "length_w1")
 
 
@@ -62,7 +66,7 @@ def run_one(dataset: str, model: str, mle: int, adv: int, runs: Path, threads: i
 
 def table(rows: list[dict]) -> str:
     head = ("| data | model | T | BLEU-4 | self-BLEU-4 | novelty | held-out hits | reverse-LM NLL | held-out NLL "
-            "| oracle NLL | train CPU s |")
+            "| held-out NLL at T | oracle NLL | length W1 | train CPU s |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
 
     def f(v, d=3):
@@ -70,13 +74,38 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         lines.append(f"| {r['dataset']} | {r['model']} | {r['temperature']:g} | {f(r['bleu4'])} | {f(r['self_bleu4'])} "
                      f"| {f(r['novelty'])} | {f(r['heldout_hits'])} | {f(r['reverse_lm_nll'])} | {f(r['nll_test'])} "
-                     f"| {f(r.get('nll_oracle'))} | {r['train_cpu_s']:.0f} |")
+                     f"| {f(r.get('nll_test_temp'))} | {f(r.get('nll_oracle'))} | {f(r.get('length_w1'), 2)} "
+                     f"| {r['train_cpu_s']:.0f} |")
     real = {}
     for r in rows:
         real.setdefault(r["dataset"], r)
     for ds, r in real.items():
         lines.append(f"| {ds} | real lines | | {f(r.get('real_baseline_bleu4'))} | {f(r.get('real_baseline_self_bleu4'))} "
-                     f"| | | {f(r.get('real_baseline_reverse_lm_nll'))} | | {f(r.get('real_baseline_nll_oracle'))} | |")
+                     f"| | | {f(r.get('real_baseline_reverse_lm_nll'))} | | | {f(r.get('real_baseline_nll_oracle'))} | | |")
+    return "\n".join(lines)
+
+
+def seeds_table(files: list[str]) -> str:
+    """Mean +- sample sd over the seeds in `files` of each (data, model, T): runs are chaotic (a
+    different seed, or a 1e-7 change in D's input, moves the GAN's numbers), so one seed is not a verdict."""
+    groups: dict = {}
+    for f in files:
+        for r in json.loads(Path(f).read_text())["rows"]:
+            groups.setdefault((r["dataset"], r["model"], r["temperature"]), []).append(r)
+    cols = ("bleu4", "self_bleu4", "novelty", "heldout_hits", "reverse_lm_nll", "nll_test", "nll_test_temp",
+            "nll_oracle", "length_w1", "train_cpu_s")
+    lines = ["| data | model | T | seeds | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 4)]
+    for (ds, model, t), rs in sorted(groups.items()):
+        cells = []
+        for k in cols:
+            v = [r[k] for r in rs if r.get(k) is not None]
+            if not v:
+                cells.append("")
+                continue
+            m = sum(v) / len(v)
+            sd = (sum((x - m) ** 2 for x in v) / (len(v) - 1)) ** 0.5 if len(v) > 1 else 0.0
+            cells.append(f"{m:.0f}" if k == "train_cpu_s" else f"{m:.3f} ± {sd:.3f}")
+        lines.append(f"| {ds} | {model} | {t:g} | {','.join(str(r['seed']) for r in rs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -87,12 +116,13 @@ def curves_png(rows: list[dict], path: Path) -> None:
     sets = sorted({r["dataset"] for r in rows})
     fig, axes = plt.subplots(2, len(sets), figsize=(5 * len(sets), 8), squeeze=False)
     for j, ds in enumerate(sets):
-        for model, colour in (("mle", "tab:blue"), ("gan", "tab:orange")):
+        models = sorted({r["model"] for r in rows if r["dataset"] == ds}, key=lambda m: (m != "mle", m != "gan", m))
+        for model, colour in zip(models, ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown")):
             rs = sorted((r for r in rows if r["dataset"] == ds and r["model"] == model), key=lambda r: r["temperature"])
             if not rs:
                 continue
             for i, (x, y) in enumerate((("self_bleu4", "bleu4"),
-                                        ("nll_test", "nll_oracle") if ds == "oracle" else ("reverse_lm_nll", "bleu4"))):
+                                        ("nll_test_temp", "nll_oracle") if ds == "oracle" else ("reverse_lm_nll", "bleu4"))):
                 ax = axes[i][j]
                 xs, ys = [r[x] for r in rs], [r[y] for r in rs]
                 ax.plot(xs, ys, marker="o", c=colour, label=model)
@@ -126,7 +156,11 @@ def main() -> None:
     p.add_argument("--tag", default="", help="appended to the model names and the results file (explorations)")
     p.add_argument("--results", default=str(RESULTS), help="folder of the per-dataset JSON")
     p.add_argument("--collect", action="store_true")
+    p.add_argument("--seeds", nargs="+", metavar="FILE", help="print mean +- sd over the rows of these files")
     a = p.parse_args()
+    if a.seeds:
+        print(seeds_table(a.seeds))
+        return
     RESULTS.mkdir(parents=True, exist_ok=True)
     if a.collect:
         rows = []
@@ -146,7 +180,8 @@ def main() -> None:
     for model in a.models.split(","):
         rows += run_one(a.dataset, model, a.mle_steps, a.adv_steps, Path(a.runs), a.threads, a.seed, overrides, a.tag)
     Path(a.results).mkdir(parents=True, exist_ok=True)
-    (Path(a.results) / f"text-{a.dataset}{a.tag}.json").write_text(json.dumps(
+    seed = f"-s{a.seed}" if a.seed else ""               # seed 0 keeps the historical file names
+    (Path(a.results) / f"text-{a.dataset}{a.tag}{seed}.json").write_text(json.dumps(
         {"rows": rows, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d %H:%M")}, indent=1) + "\n")
 
 
