@@ -214,7 +214,7 @@ def test_adv_weight_zero_takes_no_signal_from_D_and_mle_weight_is_a_loss_term(tm
 
 
 def test_straight_through_hands_D_hard_tokens_with_the_relaxations_gradient():
-    """--straight-through: D's input is exactly the one-hot of the hard tokens (no softness for D to
+    """Straight-through (the default): D's input is exactly the one-hot of the hard tokens (no softness for D to
     tell fake from real by), and G still gets a gradient; the same noise gives the same tokens."""
     G = TextGenerator(7, 6, 8, 4)
     torch.manual_seed(0)
