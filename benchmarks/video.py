@@ -75,6 +75,17 @@ def train(model: str, clips: str, cpu_minutes: float, seed: int, out: Path, sett
                  "n_train": len(prep.x), "ada_p": float(eng.ada.p) if eng.ada else None}
 
 
+def load_run(run: Path) -> Engine:
+    """A finished run's engine (config.json + checkpoint.pt), for the diagnostics."""
+    from fewgan.train.checkpoint import load_checkpoint
+    cfg = TrainConfig.load(run / "config.json")
+    mod = get_modality("video")
+    prep = mod.prepare(cfg)
+    eng = Engine(mod.resolve_defaults(cfg, prep).validate(), prep, None, verbose=False)
+    eng.load_state_dict(load_checkpoint(run / "checkpoint.pt"))
+    return eng
+
+
 def score(eng: Engine, G, cache: Path, seed: int) -> dict:
     mod = get_modality("video")
     cfg = eng.cfg

@@ -17,10 +17,6 @@ import torch
 sys.path.insert(0, "benchmarks")
 sys.path.insert(0, "src")
 import video as V  # noqa: E402
-from fewgan.config import TrainConfig  # noqa: E402
-from fewgan.modalities import get_modality  # noqa: E402
-from fewgan.train.checkpoint import load_checkpoint  # noqa: E402
-from fewgan.train.loop import Engine  # noqa: E402
 
 
 class BestOfK(torch.nn.Module):
@@ -44,13 +40,7 @@ class BestOfK(torch.nn.Module):
 
 def main() -> None:
     torch.set_num_threads(1)
-    run = Path(sys.argv[1])
-    cfg = TrainConfig.load(run / "config.json")
-    mod = get_modality("video")
-    prep = mod.prepare(cfg)
-    cfg = mod.resolve_defaults(cfg, prep).validate()
-    eng = Engine(cfg, prep, None, verbose=False)
-    eng.load_state_dict(load_checkpoint(run / "checkpoint.pt"))
+    eng = V.load_run(Path(sys.argv[1]))
     for k in [int(x) for x in sys.argv[2].split(",")]:
         r = V.score(eng, BestOfK(eng.G_ema, eng.D.frame.eval(), k).eval(), Path("/tmp/fewgan-video-bench/cache"), 0)
         print(json.dumps({"k": k, **{m: round(r[m], 4) for m in (

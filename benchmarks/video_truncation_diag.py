@@ -11,18 +11,8 @@ import sys, json, torch
 from pathlib import Path
 sys.path.insert(0, "benchmarks"); sys.path.insert(0, "src")
 import video as V
-from fewgan.config import TrainConfig
-from fewgan.modalities import get_modality
-from fewgan.train.loop import Engine
-from fewgan.train.checkpoint import load_checkpoint
 torch.set_num_threads(1)
-run = Path(sys.argv[1])
-cfg = TrainConfig.load(run / "config.json")
-mod = get_modality("video")
-prep = mod.prepare(cfg)
-cfg = mod.resolve_defaults(cfg, prep).validate()
-eng = Engine(cfg, prep, None, verbose=False)
-eng.load_state_dict(load_checkpoint(run / "checkpoint.pt"))
+eng = V.load_run(Path(sys.argv[1]))
 class Trunc(torch.nn.Module):
     def __init__(self, G, psi):
         super().__init__(); self.G, self.psi = G, psi
