@@ -34,8 +34,7 @@ from fewgan.train.run import start_run  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 TEMPERATURES = (0.6, 0.8, 1.0, 1.2)
 KEYS = ("bleu4", "self_bleu4", "novelty", "heldout_hits", "reverse_lm_nll", "nll_test", "nll_test_temp", "nll_oracle",
-        "bleu2",
-        "self_bleu2", "uniqueness", "length_w1")
+        "bleu2", "self_bleu2", "uniqueness", "length_w1")
 
 
 def run_one(dataset: str, model: str, mle: int, adv: int, runs: Path, threads: int, seed: int,
@@ -119,8 +118,6 @@ def curves_png(rows: list[dict], path: Path) -> None:
         models = sorted({r["model"] for r in rows if r["dataset"] == ds}, key=lambda m: (m != "mle", m != "gan", m))
         for model, colour in zip(models, ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown")):
             rs = sorted((r for r in rows if r["dataset"] == ds and r["model"] == model), key=lambda r: r["temperature"])
-            if not rs:
-                continue
             for i, (x, y) in enumerate((("self_bleu4", "bleu4"),
                                         ("nll_test_temp", "nll_oracle") if ds == "oracle" else ("reverse_lm_nll", "bleu4"))):
                 ax = axes[i][j]

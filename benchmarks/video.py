@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from fewgan.config import TrainConfig  # noqa: E402
 from fewgan.modalities import get_modality  # noqa: E402
+from fewgan.train.checkpoint import load_checkpoint  # noqa: E402
 from fewgan.train.loop import Engine  # noqa: E402
 from fewgan.train.sampling import generate  # noqa: E402
 
@@ -77,7 +78,6 @@ def train(model: str, clips: str, cpu_minutes: float, seed: int, out: Path, sett
 
 def load_run(run: Path) -> Engine:
     """A finished run's engine (config.json + checkpoint.pt), for the diagnostics."""
-    from fewgan.train.checkpoint import load_checkpoint
     cfg = TrainConfig.load(run / "config.json")
     mod = get_modality("video")
     prep = mod.prepare(cfg)
