@@ -282,3 +282,82 @@ def test_frame_steps_default_to_half_of_the_steps_and_are_kept_on_resume(cli, tm
     assert frame_steps(tmp_path / "m") == 0
     assert cli("train", "video", "--out", tmp_path / "t", "--minutes", 0.01, *args)[0] == 0
     assert frame_steps(tmp_path / "t") == 0
+
+
+def test_info_category_is_the_argmax_of_the_first_content_entries():
+    """--info-classes K: only the argmax of a content code's first K entries reaches the frame generator
+    (as one-hot), so the category is uniform over K for Gaussian noise and needs no input of its own."""
+    torch.manual_seed(0)
+    G = VideoGenerator(16, 1, 6, 4, 2, info_classes=3).eval()
+    z = torch.randn(3000, 6)
+    head = G.categorical(z)[:, :3]
+    assert torch.equal(head.argmax(1), z[:, :3].argmax(1)) and torch.equal(head.sum(1), torch.ones(3000))
+    share = torch.bincount(z[:, :3].argmax(1), minlength=3) / 3000.0
+    assert share.min() > 0.3
+    clip = torch.randn(2, 4 + 2, 6)
+    other = clip.clone()
+    other[:, 0, :3] = torch.nn.functional.one_hot(clip[:, 0, :3].argmax(1), 3) * 5.0 - 1.0
+    with torch.no_grad():
+        assert torch.equal(G(clip), G(other))               # same argmax, other values: the same clips
+        flipped = clip.clone()
+        flipped[:, 0, :3] = -clip[:, 0, :3]                  # another argmax (the min): other clips
+        assert not torch.equal(G(clip), G(flipped))
+
+
+def test_info_head_learns_through_both_phases_and_resumes_exactly(cli, tmp_path):
+    """The Q head and its loss run in the frame phase and in clip steps, and resume is exact."""
+    from conftest import assert_same_checkpoint
+    from fewgan.train.checkpoint import load_checkpoint
+    args = ["--data", "moving-digits", *TINY_V, "--frame-steps", "2", "--features", "random", "--eval-n", "16",
+            "--encoder-steps", "3", "--z-dim", "6", "--info-classes", "3"]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert cli("train", "video", "--out", straight, "--steps", 4, *args)[0] == 0
+    assert cli("train", "video", "--out", split, "--steps", 2, *args)[0] == 0
+    q2 = load_checkpoint(split / "checkpoint.pt")["D"]["q.weight"]
+    assert cli("train", "--resume", split, "--steps", 4, "--quiet")[0] == 0
+    assert_same_checkpoint(straight / "checkpoint.pt", split / "checkpoint.pt")
+    assert not torch.equal(q2, load_checkpoint(split / "checkpoint.pt")["D"]["q.weight"])
+    stats = [json.loads(line) for line in (straight / "stats.jsonl").read_text().splitlines()]
+    assert any("loss/info" in s and "info/acc" in s for s in stats)
+
+
+@pytest.mark.parametrize("flags, words", [(["--info-classes", "1"], "one value"),
+                                          (["--info-classes", "4"], "--z-dim")])
+def test_info_classes_bad_values_are_one_line(cli, tmp_path, flags, words):
+    out = tmp_path / "r"
+    code, _, err = cli("train", "video", "--out", out, "--steps", 1, "--data", "moving-digits", *TINY_V, *flags)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and words in err, err
+    assert not out.exists()
+
+
+def test_motion_input_content_lets_the_warp_see_where_the_content_is():
+    """--motion-input content: the warp's motion depends on the content (code and centroid of the
+    content frame); with noise it does not. centroid() is in grid units, (x, y)."""
+    from fewgan.modalities.video.nets import centroid
+    frame = -torch.ones(1, 1, 8, 8)
+    frame[0, 0, 0, 7] = 1.0                                  # top right
+    assert torch.allclose(centroid(frame), torch.tensor([[1.0, -1.0]]))
+    z = torch.randn(3, 6, 5, generator=torch.Generator().manual_seed(0))
+    other = z.clone()
+    other[:, 0] = torch.randn(3, 5, generator=torch.Generator().manual_seed(1))   # other content, same motion noise
+    for mode, depends in [("noise", False), ("content", True)]:
+        torch.manual_seed(0)
+        G = VideoGenerator(16, 1, 5, 4, 2, motion_input=mode).eval()
+        with torch.no_grad():
+            a, b = G.motion(z, G.frame(z[:, 0])), G.motion(other, G.frame(other[:, 0]))
+        assert (not torch.allclose(a, b)) == depends, mode
+
+
+def test_motion_input_defaults_and_old_runs(cli, tmp_path):
+    """New warp runs save motion_input (default noise); a config saved before the option (no key)
+    builds the old noise-only motion, whose parameters are the old ones."""
+    from fewgan.modalities.video.modality import VideoModality
+    old = TrainConfig.from_dict({"format": 2, "modality": "video", "engine": {"z_dim": 4},
+                                 "options": {"res": 16, "width": 2, "motion_dim": 4, "model": "warp"}})
+    assert old.options.motion_input is None
+    G, _ = VideoModality().build_nets(old, VideoCodec(4, 4, 16, 1))
+    assert G.content_h0 is None and not any(k.startswith("content_h0") for k in G.state_dict())
+    new = tmp_path / "n"
+    args = ["--data", "moving-digits", *TINY_V, "--features", "random", "--eval-n", "16", "--encoder-steps", "3"]
+    assert cli("train", "video", "--out", new, "--steps", 1, *args)[0] == 0
+    assert json.loads((new / "config.json").read_text())["options"]["motion_input"] == "noise"
