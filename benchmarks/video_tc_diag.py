@@ -30,7 +30,7 @@ def tc(clips):
 
 with torch.no_grad():
     base = G.frame(z[:, 0])                                   # (N, C, H, W)
-    delta = G.warp(G.motion(z, base)).reshape(n * T, 2)             # normalised shifts
+    delta = G.warp(G.motion(z)).reshape(n * T, 2)             # normalised shifts
     px = delta * res / 2
     print("mean |subpixel part| px", float((px - px.round()).abs().mean()), "mean |shift| px", float(px.abs().mean()))
     half = torch.full((n * T, 2), 1.0 / res)                  # half a pixel in normalised units

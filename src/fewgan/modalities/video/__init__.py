@@ -34,23 +34,12 @@ class VideoOptions(Options):
     warp: str = option("translation", "--model warp: the motion of the content frame: translation (a shift per "
                                       "frame) or affine (shift, rotation, scale and shear)",
                        choices=("translation", "affine"))
-    motion_input: str | None = option(None, "--model warp: what the motion GRU's initial state sees: noise "
-                                            "(z[:, 1] alone) or content (also the content code and where the "
-                                            "content frame's intensity is, so motion can keep the content on the "
-                                            "canvas) [noise]",
-                                      choices=("noise", "content"), auto=True)
     frame_steps: int | None = option(None, "--model warp: train the frame generator first, as an image GAN on "
                                            "single frames (frame D only, about 3x cheaper per step), for this "
                                            "many steps (default: half of --steps; 0 with --minutes, where the "
                                            "number of steps is not known; 0 turns it off; fixed when the run "
                                            "starts, so --resume with more --steps keeps it)",
                                      minimum=0, auto=True)
-    info_classes: int = option(0, "InfoGAN categorical code (Chen et al. 2016): K > 0 makes the first K entries "
-                                  "of each content code a K-way category (their argmax, given to the frame "
-                                  "generator as one-hot) that a head on the frame D must read back from the "
-                                  "frames; 0 = off", minimum=0)
-    info_weight: float = option(1.0, "--info-classes: weight of the category's cross-entropy in G's and D's loss",
-                                minimum=0.0)
     width: int | None = option(None, "channel width multiplier of G and both Ds (default by resolution)",
                                minimum=1, auto=True)
     g_width: int | None = option(None, "channel width multiplier of the frame generator alone (default: --width)",
@@ -72,9 +61,6 @@ class VideoOptions(Options):
         if self.frame_steps and self.model != "warp":
             raise UsageError(f"--frame-steps is for --model warp, not --model {self.model}: "
                              f"drop --frame-steps or use --model warp")
-
-        if self.info_classes == 1:
-            raise UsageError("--info-classes 1 is a category with one value: use 2 or more, or 0 for none")
 
     def for_other_data(self) -> "VideoOptions":
         """Settings to prepare `evaluate --data OTHER`: the whole of it, not a subset."""

@@ -147,9 +147,6 @@ class VideoModality:
         cfg = cfg.fill_none(loss="ns", batch=16, g_lr=2e-4, d_lr=4e-4, beta1=0.5, beta2=0.99, r1_gamma=1.0,
                             z_dim=32, r1_every=16, eval_n=min(1000, len(prep.reference[0])))
         o = cfg.options
-        if o.info_classes >= cfg.z_dim:
-            raise UsageError(f"--info-classes {o.info_classes} needs a longer content code than --z-dim {cfg.z_dim}: "
-                             f"use --z-dim {o.info_classes + 16} or fewer classes")
         steps = cfg.steps if cfg.steps is not None or cfg.minutes is not None else 3000
         # --model warp: the first half of the steps train the frame generator alone (benchmarks/video.py:
         # at 15 CPU minutes, 6000 of ~12000 steps halved clip FD on two seeds); other models have no such phase
@@ -157,8 +154,7 @@ class VideoModality:
             steps // 2 if o.model == "warp" and steps is not None else 0)
         return cfg.replace(
             options=o.replace(res=res, width=(w := o.width or max(4, 256 // res)),  # 32 px: 8
-                              g_width=o.g_width or w, frame_steps=frame_steps,
-                              motion_input=o.motion_input or "noise"),
+                              g_width=o.g_width or w, frame_steps=frame_steps),
             augment=cfg.augment if cfg.augment != "auto" else "ada",
             ema_kimg=cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 100 / 1000,  # half-life 100 steps
             steps=steps,
@@ -167,9 +163,9 @@ class VideoModality:
     def build_nets(self, cfg: TrainConfig, codec: VideoCodec):
         o = cfg.options
         G = VideoGenerator(codec.res, codec.channels, cfg.z_dim, o.motion_dim, o.g_width or o.width,
-                           codec.n_classes, o.model, o.warp, o.info_classes, o.motion_input or "noise")
+                           codec.n_classes, o.model, o.warp)
         D = VideoDiscriminator(codec.res, codec.channels, o.width, codec.n_classes, o.spectral_norm, o.d_frames,
-                               clip=o.model in ("mocogan", "warp"), info_classes=o.info_classes)
+                               clip=o.model in ("mocogan", "warp"))
         return G, D
 
     def make_phases(self, engine):

@@ -15,9 +15,6 @@ code on every frame).
 D: a frame head (the image modality's DCGAN discriminator on d_frames random frames per clip) and
 a clip head (3-D convolutions over the frames and their differences); both take clips
 (N, T, C, H, W) and return one logit per clip, and each has its own loss and R1 (phases.py).
-`--info-classes K` (InfoGAN): the first K entries of every content code become a one-hot category
-(their argmax: uniform over K for Gaussian noise, so sampling and export need no new input), and a
-linear head on the frame D's features reads it back from the frames.
 """
 from __future__ import annotations
 
@@ -30,12 +27,9 @@ from ...nets.image import ImageDiscriminator, ImageGenerator, stages_for
 
 class VideoGenerator(nn.Module):
     def __init__(self, res: int, channels: int, z_dim: int, motion_dim: int, width: int, n_classes: int = 0,
-                 model: str = "warp", warp: str = "translation", info_classes: int = 0,
-                 motion_input: str = "noise"):
+                 model: str = "warp", warp: str = "translation"):
         super().__init__()
         self.res, self.channels, self.z_dim, self.model = res, channels, z_dim, model
-        self.info_classes = info_classes
-        self.content_h0 = None
         if model in ("mocogan", "warp"):         # the motion model: a GRU over per-frame noise
             self.h0 = nn.Linear(z_dim, motion_dim)
             self.gru = nn.GRU(z_dim, motion_dim, batch_first=True)
@@ -50,22 +44,9 @@ class VideoGenerator(nn.Module):
             nn.init.zeros_(self.warp.weight)
             nn.init.zeros_(self.warp.bias)
             self.frame = ImageGenerator(res, channels, z_dim, width, n_classes)
-            # motion_input "content": the GRU's initial state also sees the content code and the content
-            # frame's intensity centroid. Shifts act on that frame, so without it the motion cannot know
-            # which way is off the canvas.
-            self.content_h0 = nn.Linear(z_dim + 2, motion_dim) if motion_input == "content" else None
         else:
             self.frame = ImageGenerator(res, channels, z_dim, width, n_classes)
         self.n_classes = n_classes
-
-    def categorical(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes (..., d) whose first entries are a content code: the first K -> one-hot of their argmax."""
-        k = self.info_classes
-        if not k:
-            return codes
-        head = codes[..., :k]
-        onehot = (head == head.amax(-1, keepdim=True)).to(codes.dtype)     # ties have probability 0
-        return torch.cat([onehot, codes[..., k:]], -1)
 
     def codes(self, z: torch.Tensor) -> torch.Tensor:
         # z: (N, T + 2, z_dim) -> frame codes (N, T, code_dim)
@@ -81,8 +62,8 @@ class VideoGenerator(nn.Module):
         """The content frame moved by one affine map per frame, each relative to the content frame
         (not to the previous frame: one bilinear resampling per frame, no blur that builds up)."""
         n, t = z.shape[0], z.shape[1] - 2
-        base = self.frame(self.categorical(z[:, 0]), c)                        # (N, C, H, W)
-        return self.move(base, self.warp(self.motion(z, base)).reshape(n * t, -1), t)
+        base = self.frame(z[:, 0], c)                                          # (N, C, H, W)
+        return self.move(base, self.warp(self.motion(z)).reshape(n * t, -1), t)
 
     def move(self, base: torch.Tensor, delta: torch.Tensor, t: int) -> torch.Tensor:
         """Frames (N, C, H, W) moved by (N*t, 2 or 6) warp offsets from the identity -> (N, t, C, H, W)."""
@@ -98,12 +79,9 @@ class VideoGenerator(nn.Module):
         out = F.grid_sample(frames, grid, mode="bilinear", padding_mode="border", align_corners=False)
         return out.view(n, t, self.channels, self.res, self.res)
 
-    def motion(self, z: torch.Tensor, base: torch.Tensor | None = None) -> torch.Tensor:
-        # z: (N, T + 2, z_dim), base: the warp's content frames (N, C, H, W) -> GRU motion codes (N, T, motion_dim)
-        h = self.h0(z[:, 1])
-        if self.content_h0 is not None:
-            h = h + self.content_h0(torch.cat([z[:, 0], centroid(base.detach())], 1))   # detached: motion
-        h0 = torch.tanh(h).unsqueeze(0)                           # (1, N, motion_dim)  adapts to content
+    def motion(self, z: torch.Tensor) -> torch.Tensor:
+        # z: (N, T + 2, z_dim) -> GRU motion codes (N, T, motion_dim)
+        h0 = torch.tanh(self.h0(z[:, 1])).unsqueeze(0)            # (1, N, motion_dim)
         return self.gru(z[:, 2:], h0)[0]
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
@@ -116,17 +94,7 @@ class VideoGenerator(nn.Module):
         # codes (N, T, code_dim) -> frames (N, T, C, res, res): one frame-generator pass per frame
         n, t = codes.shape[:2]
         cc = None if c is None else c.repeat_interleave(t)
-        return self.frame(self.categorical(codes).reshape(n * t, -1), cc).view(n, t, self.channels, self.res, self.res)
-
-
-def centroid(x: torch.Tensor) -> torch.Tensor:
-    """Frames (N, C, H, W) in [-1, 1] -> intensity centroid (N, 2) as (x, y) in [-1, 1] grid units."""
-    w = (x + 1).sum(1)                                           # (N, H, W), >= 0
-    h, wd = w.shape[1:]
-    mass = w.sum((1, 2)).clamp_min(1e-6)
-    ys = torch.linspace(-1, 1, h, device=x.device, dtype=x.dtype)
-    xs = torch.linspace(-1, 1, wd, device=x.device, dtype=x.dtype)
-    return torch.stack([(w.sum(1) * xs).sum(1) / mass, (w.sum(2) * ys).sum(1) / mass], 1)
+        return self.frame(codes.reshape(n * t, -1), cc).view(n, t, self.channels, self.res, self.res)
 
 
 class ClipDiscriminator(nn.Module):
@@ -161,12 +129,10 @@ class ClipDiscriminator(nn.Module):
 
 class VideoDiscriminator(nn.Module):
     def __init__(self, res: int, channels: int, width: int, n_classes: int = 0, spectral_norm: bool = True,
-                 d_frames: int = 2, clip: bool = True, info_classes: int = 0):
+                 d_frames: int = 2, clip: bool = True):
         super().__init__()
         self.d_frames = d_frames
         self.frame = ImageDiscriminator(res, channels, width, n_classes, spectral_norm)
-        # InfoGAN's Q: the category from the frame D's features (a head of its own, not spectrally normed)
-        self.q = nn.Linear(self.frame.out.in_features, info_classes) if info_classes else None
         self.clip = ClipDiscriminator(res, channels, width, n_classes, spectral_norm) if clip else None
 
     def frame_logits(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
@@ -177,11 +143,6 @@ class VideoDiscriminator(nn.Module):
         frames = x[torch.arange(n, device=x.device)[:, None], pick].flatten(0, 1)   # (N*k, C, H, W)
         cc = None if c is None else c.repeat_interleave(k)
         return self.frame(frames, cc).view(n, k).mean(1)
-
-    def info_logits(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        # x: (N, t, C, H, W) -> category logits (N, t, K) of every frame (c unused: Q is unconditional)
-        n, t = x.shape[:2]
-        return self.q(self.frame.features(x.flatten(0, 1)).flatten(1)).view(n, t, -1)
 
     def clip_logits(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         return self.clip(x, c)

@@ -10,15 +10,10 @@ frames: G makes only d_frames frames per clip and D sees d_frames random real fr
 as an image GAN on single frames (frame head only), before the clip model starts: such a step
 costs about a third of a clip step, so the content G sees several times more frames in the
 same time (the frame-only baseline's frames are much sharper at equal CPU time).
-`--info-classes K` (InfoGAN, Chen et al. 2016): D's loss (on detached fakes: the Q head and the
-frame D's trunk) and G's loss both add info_weight x the cross-entropy of the category of each
-frame's content code, read back by the Q head from d_frames frames per clip as D sees them
-(augmented), so each content frame must show one category that survives a move.
 """
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...losses import GANLoss
@@ -39,26 +34,6 @@ class VideoPhases(GANPhases):
         self.frames_only = eng.D.clip is None
         self.frame_steps = cfg.options.frame_steps if cfg.options.model == "warp" else 0
         self.stills = make(eng.D.frame_logits, "", _Stills(eng.G)) if self.frame_steps else None
-        # only its run_D is used: Q sees frames augmented as the frame head does
-        self.info = make(eng.D.info_logits, "") if cfg.options.info_classes else None
-        self.info_weight = cfg.options.info_weight
-
-    def info_loss(self, fake: torch.Tensor, z: torch.Tensor, per_frame: bool) -> torch.Tensor:
-        """Cross-entropy of the category of each frame's content code, from the Q head on k frames per clip.
-        fake (B, t, C, H, W); per_frame: frame j came from code row 2 + j (frames-only / frame phase)."""
-        G, k = self.eng.G, self.eng.D.d_frames
-        if per_frame:
-            codes, frames = z[:, 2:2 + fake.shape[1]], fake                  # (B, t, z_dim), t = k here
-        else:                                                                # one content code per clip
-            pick = torch.rand(fake.shape[0], fake.shape[1], device=fake.device).argsort(1)[:, :k]
-            frames = fake[torch.arange(fake.shape[0], device=fake.device)[:, None], pick]
-            codes = z[:, :1].expand(-1, k, -1)
-        target = codes[..., :G.info_classes].argmax(-1)                      # (B, k)
-        logits = self.info.run_D(frames, None)                               # (B, k, K)
-        loss = F.cross_entropy(logits.flatten(0, 1), target.flatten())
-        self.info.report("loss/info", loss)
-        self.info.report("info/acc", (logits.argmax(-1) == target).float().mean())
-        return loss * self.info_weight
 
     def step(self) -> None:
         e, cfg = self.eng, self.eng.cfg
@@ -82,10 +57,6 @@ class VideoPhases(GANPhases):
             loss_d = loss_d + ld
             if e.ada:
                 e.ada.accumulate(real_logits)
-        per_frame = stills or cfg.options.model == "frames"      # else one content code per clip
-        if self.info is not None:
-            self.info.aug_p = e.loss.aug_p
-            loss_d = loss_d + self.info_loss(fake.detach(), z, per_frame)
         opt_D.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_D.step()
@@ -96,8 +67,6 @@ class VideoPhases(GANPhases):
             opt_D.step()
         e.D.requires_grad_(False)
         loss_g = sum(loss.g_main(fake, rc) for loss in losses)
-        if self.info is not None:
-            loss_g = loss_g + self.info_loss(fake, z, per_frame)
         opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_G.step()
